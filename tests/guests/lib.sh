@@ -1,0 +1,158 @@
+# tests/guests/lib.sh — sourced by each tests/guests/*.sh test case.
+#
+# The tests run from the build directory under automake's parallel test
+# driver ($srcdir set by it).  Each one runs popek on a guest, then states
+# what it expects of the run; every unmet expectation is reported with what
+# was expected and what came, and `finish` ends the test:
+#
+#     run_popek SECONDS ARGS...   run "$POPEK ARGS..." under timeout(1);
+#                                 stdout/stderr/status kept for the checks
+#     expect_status N             exit status is N
+#     expect_out REGEX            some stdout line matches (grep -E)
+#     expect_err REGEX            some stderr line matches (grep -Ei)
+#     expect_no_out REGEX         no stdout line matches
+#     expect_no_fail              no stdout line starts with "FAIL:"
+#     expect_out_empty            nothing on stdout
+#     expect_err_lines N          exactly N lines on stderr
+#     expect_err_nonempty         something on stderr
+#     finish                      exit 0 if all held, 1 otherwise
+#
+# POPEK (default ./popek) and GUESTS (default tests/guests) may be set in
+# the environment, e.g. to run the same cases against a reference runner.
+# Exit 99 (hard error) when popek is missing: a test that never ran must
+# not pass.
+
+POPEK=${POPEK:-./popek}
+GUESTS=${GUESTS:-tests/guests}
+srcdir=${srcdir:-.}
+
+test_name=$(basename "$0" .sh)
+work=$(mktemp -d "${TMPDIR:-/tmp}/popek-$test_name.XXXXXX") || exit 99
+trap 'rm -rf "$work"' EXIT
+out=$work/stdout
+err=$work/stderr
+run_desc=
+run_status=
+expectations=0
+unmet=0
+
+if ! [ -x "$POPEK" ]; then
+	echo "$test_name: $POPEK is not built" >&2
+	exit 99
+fi
+
+# Print the run's captured output once, after its first unmet expectation.
+show_run() {
+	[ -n "$shown" ] && return
+	shown=1
+	echo "    --- stdout of: $run_desc (last 20 lines)"
+	tail -n 20 "$out" | sed 's/^/    | /'
+	echo "    --- stderr (last 20 lines)"
+	tail -n 20 "$err" | sed 's/^/    | /'
+}
+
+unmet() {
+	unmet=$((unmet + 1))
+	echo "NOT OK: $run_desc: $*"
+	show_run
+}
+
+met() {
+	echo "ok: $run_desc: $*"
+}
+
+run_popek() {
+	limit=$1
+	shift
+	run_desc="popek $*"
+	shown=
+	timeout -k 5 "$limit" "$POPEK" "$@" >"$out" 2>"$err" </dev/null
+	run_status=$?
+	if [ "$run_status" -eq 124 ] || [ "$run_status" -eq 137 ]; then
+		expectations=$((expectations + 1))
+		unmet "did not finish within $limit s (timeout status $run_status)"
+	fi
+}
+
+expect_status() {
+	expectations=$((expectations + 1))
+	if [ "$run_status" -eq "$1" ]; then
+		met "exit status $1"
+	else
+		unmet "expected exit status $1, got $run_status"
+	fi
+}
+
+expect_out() {
+	expectations=$((expectations + 1))
+	if grep -Eq -- "$1" "$out"; then
+		met "stdout matches /$1/"
+	else
+		unmet "expected a stdout line matching /$1/, found none"
+	fi
+}
+
+expect_err() {
+	expectations=$((expectations + 1))
+	if grep -Eqi -- "$1" "$err"; then
+		met "stderr matches /$1/"
+	else
+		unmet "expected a stderr line matching /$1/ (any case), found none"
+	fi
+}
+
+expect_no_out() {
+	expectations=$((expectations + 1))
+	if grep -Eq -- "$1" "$out"; then
+		unmet "expected no stdout line matching /$1/, got: $(grep -E -m1 -- "$1" "$out")"
+	else
+		met "no stdout line matches /$1/"
+	fi
+}
+
+expect_no_fail() {
+	expectations=$((expectations + 1))
+	if grep -q '^FAIL:' "$out"; then
+		unmet "expected no FAIL: lines, got: $(grep '^FAIL:' "$out" | tr '\n' ' ')"
+	else
+		met "no FAIL: lines"
+	fi
+}
+
+expect_out_empty() {
+	expectations=$((expectations + 1))
+	if [ -s "$out" ]; then
+		unmet "expected nothing on stdout, got $(wc -c <"$out") bytes"
+	else
+		met "stdout empty"
+	fi
+}
+
+# grep -c '' also counts a last line without its newline.
+expect_err_lines() {
+	expectations=$((expectations + 1))
+	n=$(grep -c '' "$err")
+	if [ "$n" -eq "$1" ]; then
+		met "$1 stderr line(s)"
+	else
+		unmet "expected exactly $1 stderr line(s), got $n"
+	fi
+}
+
+expect_err_nonempty() {
+	expectations=$((expectations + 1))
+	if [ -s "$err" ]; then
+		met "stderr not empty"
+	else
+		unmet "expected a message on stderr, got none"
+	fi
+}
+
+finish() {
+	if [ "$unmet" -eq 0 ]; then
+		echo "$test_name: all $expectations expectations met"
+		exit 0
+	fi
+	echo "$test_name: $unmet of $expectations expectations unmet"
+	exit 1
+}

@@ -1,0 +1,49 @@
+# tests/guests/local.mk — the test guests (32-bit freestanding multiboot
+# kernels built with $(CC) -m32 and linked by link.ld) and the shell tests
+# that run them under ./popek.
+#
+# Guest objects get their own suffix (.o32) so that automake's host .c.o
+# and .S.o rules never build them with host flags.
+
+GUEST_CFLAGS = -m32 -march=i686 -ffreestanding -fno-pie -fno-pic \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib \
+	-O2 -g -Wall -Wextra -Werror -std=gnu11 -I$(srcdir)/tests/guests/rt
+GUEST_LDSCRIPT = $(srcdir)/tests/guests/link.ld
+GUEST_RT = tests/guests/rt/start.o32 tests/guests/rt/lib.o32
+GUEST_INCLUDES = $(srcdir)/tests/guests/rt/lib.h
+GUEST_NAMES = hello io halt syscalls
+GUESTS = $(GUEST_NAMES:%=tests/guests/%.elf)
+
+noinst_DATA += $(GUESTS)
+# Keep the objects: they are intermediates of pattern rules, which GNU make
+# would otherwise delete after each link and rebuild every time.
+.SECONDARY: $(GUEST_NAMES:%=tests/guests/%.o32) $(GUEST_RT)
+CLEANFILES += $(GUESTS) $(GUEST_NAMES:%=tests/guests/%.o32) $(GUEST_RT)
+EXTRA_DIST += $(GUEST_NAMES:%=tests/guests/%.c) $(GUEST_LDSCRIPT) \
+	$(GUEST_INCLUDES) tests/guests/rt/lib.c tests/guests/rt/start.S \
+	tests/guests/lib.sh
+
+# Generic: any guest program X.c in the tree (tests/guests/, bench/) links
+# with the runtime into X.elf.
+%.o32: $(srcdir)/%.c $(GUEST_INCLUDES)
+	@$(MKDIR_P) $(@D)
+	$(AM_V_CC)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+tests/guests/rt/%.o32: $(srcdir)/tests/guests/rt/%.S
+	@$(MKDIR_P) $(@D)
+	$(AM_V_CC)$(CC) -m32 -c -o $@ $<
+
+%.elf: %.o32 $(GUEST_RT) $(GUEST_LDSCRIPT)
+	$(AM_V_CCLD)$(LD) -m elf_i386 -T $(GUEST_LDSCRIPT) -nostdlib -o $@ \
+		$(GUEST_RT) $< $$($(CC) -m32 -print-libgcc-file-name)
+
+GUEST_TESTS = \
+	tests/guests/hello.sh \
+	tests/guests/io.sh \
+	tests/guests/halt.sh \
+	tests/guests/syscalls-int80.sh \
+	tests/guests/syscalls-sysenter.sh \
+	tests/guests/syscalls-syscall.sh \
+	tests/guests/bad-input.sh
+TESTS += $(GUEST_TESTS)
+EXTRA_DIST += $(GUEST_TESTS)

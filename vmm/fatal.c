@@ -1,0 +1,84 @@
+/*
+ * fatal.c — last words.  Runs in signal context for monitor faults, so it
+ * writes with dprintf to fd 2 and ends with _exit: no atexit handlers, no
+ * locks that the interrupted code may hold.
+ */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "vmm/fatal.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct vcpu *fatal_vcpu;
+
+void fatal_set_vcpu(struct vcpu *v)
+{
+	fatal_vcpu = v;
+}
+
+static void backtrace_cursor(unw_cursor_t *c)
+{
+	char name[256];
+	unw_word_t ip, off;
+
+	dprintf(2, "popek: monitor backtrace:\n");
+	for (int depth = 0; depth < 48; depth++) {
+		if (unw_get_reg(c, UNW_REG_IP, &ip) < 0 || ip == 0)
+			break;
+		if (unw_get_proc_name(c, name, sizeof(name), &off) == 0)
+			dprintf(2, "  #%-2d 0x%016lx %s+0x%lx\n", depth,
+			        (unsigned long)ip, name, (unsigned long)off);
+		else
+			dprintf(2, "  #%-2d 0x%016lx ?\n", depth, (unsigned long)ip);
+		if (unw_step(c) <= 0)
+			break;
+	}
+}
+
+static void guest_state(void)
+{
+	if (fatal_vcpu) {
+		dprintf(2, "popek: guest state at the last exit:\n");
+		vcpu_dump(fatal_vcpu);
+	}
+}
+
+void fatal_bug(const char *fmt, ...)
+{
+	unw_context_t ctx;
+	unw_cursor_t c;
+	va_list ap;
+
+	dprintf(2, "popek: internal error: ");
+	va_start(ap, fmt);
+	vdprintf(2, fmt, ap);
+	va_end(ap);
+	dprintf(2, "\n");
+	unw_getcontext(&ctx);
+	if (unw_init_local(&c, &ctx) == 0)
+		backtrace_cursor(&c);
+	guest_state();
+	_exit(STATUS_POPEK_ERROR);
+}
+
+void fatal_signal(int sig, const void *info, ucontext_t *uc)
+{
+	const siginfo_t *si = info;
+	unw_cursor_t c;
+
+	dprintf(2, "popek: internal error: %s in the monitor at rip 0x%llx "
+	        "(address 0x%lx)\n", strsignal(sig),
+	        (unsigned long long)uc->uc_mcontext.gregs[REG_RIP],
+	        (unsigned long)si->si_addr);
+	if (unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0)
+		backtrace_cursor(&c);
+	guest_state();
+	_exit(STATUS_POPEK_ERROR);
+}

@@ -1,0 +1,12 @@
+# vmm/ — the monitor core: CLI, VM life, window, world switch, exits.
+libpopek_la_SOURCES += \
+	vmm/vm.c vmm/vm.h \
+	vmm/window.c vmm/window.h \
+	vmm/vcpu.c vmm/vcpu.h \
+	vmm/switch.S vmm/switch.h \
+	vmm/signal.c \
+	vmm/seccomp.c \
+	vmm/exits.c vmm/exits.def \
+	vmm/counters.def \
+	vmm/stats.c vmm/stats.h \
+	vmm/fatal.c vmm/fatal.h

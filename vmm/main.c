@@ -1,0 +1,130 @@
+/*
+ * main.c — popek's command line.  Parses options into a vm_config and
+ * hands it to vm_run(); every bad option is one line and exit status 2.
+ */
+#include "config.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: popek run [options] KERNEL\n"
+"       popek --version | --help\n"
+"\n"
+"Run a 32-bit x86 guest kernel (multiboot v1 ELF) without hardware\n"
+"virtualisation.  The guest's serial console (COM1) is stdin/stdout.\n"
+"\n"
+"options for run:\n"
+"  -m MiB            guest RAM, %d..%d (default %d)\n"
+"  --append STRING   kernel command line (multiboot)\n"
+"  --mode=trap|bt    trap: guest kernel code runs directly and privileged\n"
+"                    instructions trap (default until binary translation)\n"
+"  --stats           print exits by reason and counters at the end (stderr)\n"
+"  --trace-exits     print every exit (stderr)\n"
+"  --strict-io       an access to an unclaimed port stops the guest\n"
+"\n"
+"exit status: the value the guest wrote to the debug-exit port 0xf4;\n"
+"0 on guest power-off; 2 on popek's own errors (bad options, bad image,\n"
+"host lacks a feature); 3 when the guest crashes (after a state dump).\n",
+	        RAM_MIB_MIN, RAM_MIB_MAX, RAM_MIB_DEFAULT);
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "popek: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see popek --help)\n");
+	return 2;
+}
+
+static int parse_mib(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < RAM_MIB_MIN ||
+	    v > RAM_MIB_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum { OPT_APPEND = 256, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
+       OPT_VERSION, OPT_HELP };
+
+static const struct option run_opts[] = {
+	{ "append", required_argument, NULL, OPT_APPEND },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "trace-exits", no_argument, NULL, OPT_TRACE },
+	{ "strict-io", no_argument, NULL, OPT_STRICT },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0, 0, 0, 0 },
+};
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg = { .ram_mib = RAM_MIB_DEFAULT, .mode = MODE_TRAP };
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:", run_opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (parse_mib(optarg, &cfg.ram_mib) < 0)
+				return bad("-m %s: guest RAM must be a whole number of MiB "
+				           "from 1 to 3072", optarg);
+			break;
+		case OPT_APPEND: cfg.append = optarg; break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "trap"))
+				cfg.mode = MODE_TRAP;
+			else if (!strcmp(optarg, "bt"))
+				return bad("--mode=%s: binary translation is not built yet; "
+				           "use --mode=trap", optarg);
+			else
+				return bad("--mode=%s: unknown mode (trap or bt)", optarg);
+			break;
+		case OPT_STATS: cfg.stats = true; break;
+		case OPT_TRACE: cfg.trace_exits = true; break;
+		case OPT_STRICT: cfg.strict_io = true; break;
+		case OPT_HELP: usage(stdout); return 0;
+		case ':': return bad("option %s needs a value", argv[optind - 1]);
+		default: return bad("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return bad("%s", "run: no KERNEL given");
+	if (optind + 1 < argc)
+		return bad("run: unexpected argument %s", argv[optind + 1]);
+	cfg.kernel = argv[optind];
+	return vm_run(&cfg);
+}
+
+int main(int argc, char **argv)
+{
+	/* A closed console pipe must not kill popek: writes fail instead. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("popek %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	return bad("unknown command %s", argv[1]);
+}

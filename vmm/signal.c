@@ -1,0 +1,156 @@
+/*
+ * signal.c — the C half of a guest exit.
+ *
+ * switch_signal() runs on the vCPU thread's alternate stack, after the asm
+ * entry has repaired FS.  It turns the host's view of the fault (signal,
+ * trap number, error code, ucontext registers) into the guest's view
+ * (struct vcpu), classifies the exit, and rewrites the ucontext so that
+ * sigreturn resumes the monitor in popek_resume — restoring the signal
+ * mask the guest ran with, so nothing here needs to touch it.
+ *
+ * A signal that interrupted the monitor itself is a popek bug: report it.
+ */
+#include "vmm/fatal.h"
+#include "vmm/vcpu.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <ucontext.h>
+
+#define AUDIT_ARCH_I386_ 0x40000003u
+
+void switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
+                   struct switch_area *a);
+
+static void save_guest(struct vcpu *v, const ucontext_t *uc,
+                       const struct switch_area *a)
+{
+	const greg_t *g = uc->uc_mcontext.gregs;
+	struct emu_cpu *c = &v->cpu;
+
+	c->gpr[R_EAX] = (uint32_t)g[REG_RAX];
+	c->gpr[R_ECX] = (uint32_t)g[REG_RCX];
+	c->gpr[R_EDX] = (uint32_t)g[REG_RDX];
+	c->gpr[R_EBX] = (uint32_t)g[REG_RBX];
+	c->gpr[R_ESP] = (uint32_t)g[REG_RSP];
+	c->gpr[R_EBP] = (uint32_t)g[REG_RBP];
+	c->gpr[R_ESI] = (uint32_t)g[REG_RSI];
+	c->gpr[R_EDI] = (uint32_t)g[REG_RDI];
+	c->eip = (uint32_t)g[REG_RIP];
+	c->eflags = (c->eflags & ~EFLAGS_LIVE) |
+	            ((uint32_t)g[REG_EFL] & EFLAGS_LIVE);
+	v->host_sel[SEG_CS] = (uint16_t)g[REG_CSGSFS];
+	v->host_sel[SEG_SS] = (uint16_t)((uint64_t)g[REG_CSGSFS] >> 48);
+	v->host_sel[SEG_DS] = a->exit_sel[0];
+	v->host_sel[SEG_ES] = a->exit_sel[1];
+	v->host_sel[SEG_FS] = a->exit_sel[2];
+	v->host_sel[SEG_GS] = a->exit_sel[3];
+}
+
+static enum exit_reason classify_segv(struct exit_info *e)
+{
+	if (e->vector == VEC_GP && e->error == 0)
+		return EXIT_PRIV;
+	if (e->vector == VEC_GP && (e->error & 3) == 2) {
+		/* INT n through a host gate of DPL 0: error = n << 3 | IDT */
+		e->vector = (int)(e->error >> 3);
+		e->error = 0;
+		return EXIT_SOFTINT;
+	}
+	if (e->vector == VEC_PF)
+		return EXIT_PAGE_FAULT;
+	return EXIT_EXCEPTION;
+}
+
+static void classify(struct vcpu *v, int sig, const siginfo_t *si,
+                     const ucontext_t *uc)
+{
+	const greg_t *g = uc->uc_mcontext.gregs;
+	struct exit_info *e = &v->exit;
+
+	e->signo = sig;
+	e->si_code = si->si_code;
+	e->vector = (int)g[REG_TRAPNO];
+	e->error = (uint32_t)g[REG_ERR];
+	e->cr2 = (uint64_t)g[REG_CR2];
+	e->syscall_nr = -1;
+	if (sig == SIGSYS) {
+		e->syscall_nr = si->si_syscall;
+		/* The host's SYSCALL/SYSENTER paths replace CS with its own
+		 * 32-bit selector and EIP with a landing pad: the guest's
+		 * return address is gone.  int $0x80 keeps both. */
+		if ((v->host_sel[SEG_CS] & 4) == 0) {
+			e->reason = EXIT_SYSCALL_LOST;
+			return;
+		}
+		/* The kernel put -ENOSYS in EAX; INT n changes no GPR. */
+		v->cpu.gpr[R_EAX] = (uint32_t)si->si_syscall;
+		e->reason = EXIT_SYSCALL;
+		e->vector = 0x80;
+		return;
+	}
+	if (sig == SIGSEGV)
+		e->reason = classify_segv(e);
+	else
+		e->reason = EXIT_EXCEPTION;
+}
+
+/* Make sigreturn land in popek_resume on the monitor stack, 64-bit. */
+static void redirect_to_monitor(ucontext_t *uc, const struct switch_area *a)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+
+	g[REG_RIP] = (greg_t)(uintptr_t)popek_resume;
+	g[REG_RSP] = (greg_t)a->host_rsp;
+	g[REG_EFL] = 0x202;  /* IF; DF, TF and AC clear as the ABI wants */
+	g[REG_CSGSFS] = (greg_t)((uint64_t)HOST_CS64 | ((uint64_t)HOST_DS64 << 48));
+	uc->uc_flags |= 0x4; /* UC_STRICT_RESTORE_SS: take our SS as is */
+}
+
+void switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
+                   struct switch_area *a)
+{
+	if (!a || a->magic != SWITCH_MAGIC || !a->in_guest)
+		fatal_signal(sig, si, uc);
+
+	struct vcpu *v = a->vcpu;
+	uint16_t cs = (uint16_t)uc->uc_mcontext.gregs[REG_CSGSFS];
+
+	save_guest(v, uc, a);
+	if (cs == HOST_CS64) {
+		/* The CPU refused the guest state inside popek_enter. */
+		v->exit.reason = EXIT_ENTRY_FAULT;
+		v->exit.signo = sig;
+		v->exit.vector = (int)uc->uc_mcontext.gregs[REG_TRAPNO];
+		v->exit.error = (uint32_t)uc->uc_mcontext.gregs[REG_ERR];
+		v->cpu.eip = a->eip;
+	} else {
+		classify(v, sig, si, uc);
+		if (v->exit.reason == EXIT_SYSCALL_LOST)
+			v->cpu.eip = a->eip; /* best we know: where it was entered */
+	}
+	a->in_guest = 0;
+	redirect_to_monitor(uc, a);
+}
+
+int signals_install(char *err, size_t errlen)
+{
+	static const int sigs[] = { SIGSEGV, SIGTRAP, SIGILL, SIGFPE, SIGBUS,
+	                            SIGSYS };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))popek_sig_entry;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], &sa, NULL) < 0) {
+			snprintf(err, errlen, "sigaction(%s) failed", strsignal(sigs[i]));
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * switch.S — world switch into and out of 32-bit guest code.  See switch.h
+ * for the protocol; this file holds the three pieces that must not be C:
+ * the entry (segment loads and iretq), the signal entry (FS base repair
+ * before any C code may use TLS or the stack protector) and the resume
+ * point that sigreturn lands on.
+ */
+#include "vmm/switch.h"
+
+	.text
+
+/* void popek_enter(struct switch_area *area)  — returns after a guest exit,
+ * via popek_resume. */
+	.globl popek_enter
+	.globl popek_enter_begin
+	.globl popek_enter_end
+	.type popek_enter, @function
+popek_enter:
+popek_enter_begin:
+	push	%rbx
+	push	%rbp
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	push	%rdi			/* the area, for popek_resume */
+	sub	$8, %rsp		/* keep 16-byte alignment */
+	mov	%rsp, SA_HOST_RSP(%rdi)
+	stmxcsr	SA_HOST_MXCSR(%rdi)
+	fxrstor64 SA_FPU(%rdi)
+
+	/* iretq frame: SS, RSP, RFLAGS, CS, RIP */
+	movzwl	SA_SEL+4(%rdi), %eax	/* SS */
+	push	%rax
+	mov	SA_GPR+16(%rdi), %eax	/* ESP */
+	push	%rax
+	mov	SA_EFLAGS(%rdi), %eax
+	push	%rax
+	movzwl	SA_SEL+2(%rdi), %eax	/* CS */
+	push	%rax
+	mov	SA_EIP(%rdi), %eax
+	push	%rax
+
+	movq	$1, SA_IN_GUEST(%rdi)
+	/* From here FS is the guest's: no TLS, no C. */
+	mov	SA_SEL+6(%rdi), %ds
+	mov	SA_SEL+0(%rdi), %es
+	mov	SA_SEL+8(%rdi), %fs
+	mov	SA_SEL+10(%rdi), %gs
+	mov	SA_GPR+0(%rdi), %eax
+	mov	SA_GPR+4(%rdi), %ecx
+	mov	SA_GPR+8(%rdi), %edx
+	mov	SA_GPR+12(%rdi), %ebx
+	mov	SA_GPR+20(%rdi), %ebp
+	mov	SA_GPR+24(%rdi), %esi
+	mov	SA_GPR+28(%rdi), %edi
+	iretq
+popek_enter_end:
+	.size popek_enter, .-popek_enter
+
+/* Signal handler entry: rdi = signo, rsi = siginfo, rdx = ucontext.
+ * If the signal interrupted guest code (CS is not the host's 64-bit code
+ * selector) or popek_enter itself, FS may hold a guest selector and base:
+ * record the data selectors, null them, and restore the monitor FS base
+ * before calling C.  The area pointer goes to C as the 4th argument (NULL
+ * for a signal that interrupted the monitor). */
+	.globl popek_sig_entry
+	.type popek_sig_entry, @function
+popek_sig_entry:
+	xor	%ecx, %ecx
+	movzwl	UC_CSGSFS(%rdx), %eax
+	cmp	$HOST_CS64, %eax
+	jne	1f
+	mov	UC_RIP(%rdx), %rax
+	lea	popek_enter_begin(%rip), %r8
+	cmp	%r8, %rax
+	jb	3f
+	lea	popek_enter_end(%rip), %r8
+	cmp	%r8, %rax
+	jae	3f
+1:	mov	%rsp, %rcx
+	and	$-SWITCH_ALT_SIZE, %rcx
+	mov	%ds, SA_EXIT_SEL+0(%rcx)
+	mov	%es, SA_EXIT_SEL+2(%rcx)
+	mov	%fs, SA_EXIT_SEL+4(%rcx)
+	mov	%gs, SA_EXIT_SEL+6(%rcx)
+	xor	%eax, %eax
+	mov	%eax, %ds
+	mov	%eax, %es
+	mov	%eax, %fs
+	mov	%eax, %gs
+	cmpl	$0, SA_WRFSBASE(%rcx)
+	je	2f
+	mov	SA_FSBASE(%rcx), %rax
+	wrfsbase %rax
+	jmp	3f
+2:	/* no FSGSBASE: arch_prctl(ARCH_SET_FS, base) */
+	push	%rdi
+	push	%rsi
+	push	%rdx
+	push	%rcx
+	mov	SA_FSBASE(%rcx), %rsi
+	mov	$0x1002, %edi
+	mov	$158, %eax
+	syscall
+	pop	%rcx
+	pop	%rdx
+	pop	%rsi
+	pop	%rdi
+3:	sub	$8, %rsp
+	call	switch_signal
+	add	$8, %rsp
+	ret
+	.size popek_sig_entry, .-popek_sig_entry
+
+/* sigreturn lands here on the monitor stack that popek_enter left. */
+	.globl popek_resume
+	.type popek_resume, @function
+popek_resume:
+	mov	8(%rsp), %rax		/* the area */
+	fxsave64 SA_FPU(%rax)
+	fninit
+	ldmxcsr	SA_HOST_MXCSR(%rax)
+	add	$16, %rsp
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	ret
+	.size popek_resume, .-popek_resume
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,81 @@
+/*
+ * switch.h — the world switch between the 64-bit monitor and 32-bit guest
+ * code running directly in compatibility mode at host ring 3.
+ *
+ * Entry: popek_enter(area) saves the monitor's callee-saved registers and
+ * stack pointer in the area, restores the guest x87/SSE state, loads the
+ * guest's (host LDT) selectors and GPRs and iretq's into the guest.
+ *
+ * Exit: any fault of guest code arrives as a host signal on the vCPU
+ * thread's alternate stack.  popek_sig_entry (asm) recovers the monitor's
+ * FS base before any C runs, records the guest's data selectors, and calls
+ * switch_signal() (C), which copies the guest state out of the ucontext and
+ * rewrites the ucontext so that sigreturn lands in popek_resume on the
+ * monitor stack: one kernel crossing in, one out.  popek_resume saves the
+ * guest FPU state, gives the monitor a clean one and returns from
+ * popek_enter() to the run loop.
+ *
+ * The switch area sits at the base of the vCPU thread's alternate signal
+ * stack, which is SWITCH_ALT_SIZE-aligned, so the signal entry finds it by
+ * masking RSP without touching thread-local storage (FS may be the guest's).
+ * Layout is shared with switch.S: offsets are asserted in vcpu.c.
+ */
+#ifndef POPEK_VMM_SWITCH_H
+#define POPEK_VMM_SWITCH_H
+
+#define SWITCH_ALT_SIZE   0x40000   /* 256 KiB, also the alignment */
+#define SWITCH_MAGIC      0x6b65706f70776f72 /* "rowpopek" */
+
+/* struct switch_area offsets (bytes) */
+#define SA_MAGIC          0
+#define SA_FSBASE         8    /* monitor FS base for this thread */
+#define SA_HOST_RSP       16   /* monitor RSP saved by popek_enter */
+#define SA_IN_GUEST       24   /* 1 between entry and the exit signal */
+#define SA_VCPU           32
+#define SA_WRFSBASE       40   /* 1: use wrfsbase, 0: arch_prctl */
+#define SA_HOST_MXCSR     44
+#define SA_EXIT_SEL       48   /* u16 ds, es, fs, gs at signal entry */
+#define SA_GPR            64   /* u32 eax ecx edx ebx esp ebp esi edi */
+#define SA_EIP            96
+#define SA_EFLAGS         100  /* real EFLAGS to enter with */
+#define SA_SEL            104  /* u16 es cs ss ds fs gs (host selectors) */
+#define SA_FPU            128  /* 512-byte fxsave image, 16-aligned */
+#define SA_SIZE           640
+
+/* Linux x86-64 ucontext_t offsets used by the asm entry. */
+#define UC_RIP            168  /* uc_mcontext.gregs[REG_RIP] */
+#define UC_CSGSFS         184  /* uc_mcontext.gregs[REG_CSGSFS] */
+
+#define HOST_CS64         0x33
+#define HOST_DS64         0x2b
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+struct vcpu;
+
+struct switch_area {
+	uint64_t magic;
+	uint64_t fsbase;
+	uint64_t host_rsp;
+	uint64_t in_guest;
+	struct vcpu *vcpu;
+	uint32_t use_wrfsbase;
+	uint32_t host_mxcsr;
+	uint16_t exit_sel[4];   /* ds es fs gs */
+	uint8_t pad0[8];
+	uint32_t gpr[8];
+	uint32_t eip;
+	uint32_t eflags;
+	uint16_t sel[6];        /* indexed by enum seg */
+	uint8_t pad1[12];
+	uint8_t fpu[512] __attribute__((aligned(16)));
+};
+
+void popek_enter(struct switch_area *area);
+extern char popek_enter_begin[], popek_enter_end[];
+void popek_resume(void);
+void popek_sig_entry(int sig, void *info, void *uc);
+#endif
+
+#endif

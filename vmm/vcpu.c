@@ -1,0 +1,287 @@
+/*
+ * vcpu.c — the vCPU thread: its alternate signal stack (which holds the
+ * switch area), the host LDT descriptors that mirror the guest's boot
+ * segments, the entry probe and the run loop.
+ *
+ * The run loop is the whole of the monitor's control flow: enter the guest,
+ * come back on an exit, hand the exit to exits_dispatch(), repeat until
+ * something stops the VM.
+ */
+#include "vmm/vcpu.h"
+#include "vmm/fatal.h"
+#include "vmm/vm.h"
+
+#include <asm/ldt.h>
+#include <asm/prctl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+_Static_assert(offsetof(struct switch_area, fsbase) == SA_FSBASE, "SA_FSBASE");
+_Static_assert(offsetof(struct switch_area, host_rsp) == SA_HOST_RSP, "SA_HOST_RSP");
+_Static_assert(offsetof(struct switch_area, in_guest) == SA_IN_GUEST, "SA_IN_GUEST");
+_Static_assert(offsetof(struct switch_area, vcpu) == SA_VCPU, "SA_VCPU");
+_Static_assert(offsetof(struct switch_area, use_wrfsbase) == SA_WRFSBASE, "SA_WRFSBASE");
+_Static_assert(offsetof(struct switch_area, host_mxcsr) == SA_HOST_MXCSR, "SA_HOST_MXCSR");
+_Static_assert(offsetof(struct switch_area, exit_sel) == SA_EXIT_SEL, "SA_EXIT_SEL");
+_Static_assert(offsetof(struct switch_area, gpr) == SA_GPR, "SA_GPR");
+_Static_assert(offsetof(struct switch_area, eip) == SA_EIP, "SA_EIP");
+_Static_assert(offsetof(struct switch_area, eflags) == SA_EFLAGS, "SA_EFLAGS");
+_Static_assert(offsetof(struct switch_area, sel) == SA_SEL, "SA_SEL");
+_Static_assert(offsetof(struct switch_area, fpu) == SA_FPU, "SA_FPU");
+_Static_assert(sizeof(struct switch_area) == SA_SIZE, "SA_SIZE");
+_Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) == UC_RIP, "UC_RIP");
+_Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_CSGSFS]) == UC_CSGSFS, "UC_CSGSFS");
+
+#define GUEST_BOOT_CS 0x08
+#define GUEST_BOOT_DS 0x10
+/* Host LDT selector mirroring guest GDT index i: same index, TI=1, RPL 3. */
+#define HOST_LDT_SEL(gsel) ((uint16_t)(((gsel) & ~7u) | 7u))
+/* A page at the top of the window where the entry probe runs. */
+#define PROBE_PAGE ((uint32_t)(WINDOW_TOP - 0x2000))
+
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
+
+const char *const exit_reason_name[EXIT_MAX] = {
+#define EXIT(name, desc) [EXIT_##name] = desc,
+#include "vmm/exits.def"
+#undef EXIT
+};
+
+/* Write host LDT entry `index` as a flat 4 GiB 32-bit code or data segment. */
+static int ldt_write_flat(unsigned index, bool code)
+{
+	struct user_desc d = {
+		.entry_number = index,
+		.base_addr = 0,
+		.limit = 0xFFFFF,
+		.seg_32bit = 1,
+		.contents = code ? MODIFY_LDT_CONTENTS_CODE : MODIFY_LDT_CONTENTS_DATA,
+		.read_exec_only = 0,
+		.limit_in_pages = 1,
+		.seg_not_present = 0,
+		.useable = 1,
+	};
+	return (int)syscall(SYS_modify_ldt, 0x11, &d, sizeof(d));
+}
+
+static void vcpu_reset(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx)
+{
+	memset(&v->cpu, 0, sizeof(v->cpu));
+	v->cpu.gpr[R_EAX] = eax;
+	v->cpu.gpr[R_EBX] = ebx;
+	v->cpu.eip = eip;
+	v->cpu.eflags = 0x2;     /* multiboot: IF = 0 */
+	v->cpu.code32 = true;
+	for (int s = 0; s < SEG_COUNT; s++) {
+		uint16_t g = s == SEG_CS ? GUEST_BOOT_CS : GUEST_BOOT_DS;
+		v->sel[s] = g;
+		v->host_sel[s] = HOST_LDT_SEL(g);
+	}
+	v->cpl = 0;
+}
+
+struct vcpu *vcpu_new(struct vm *vm, uint32_t eip, uint32_t eax, uint32_t ebx)
+{
+	struct vcpu *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->vm = vm;
+	vcpu_reset(v, eip, eax, ebx);
+	return v;
+}
+
+void vcpu_free(struct vcpu *v)
+{
+	if (!v)
+		return;
+	if (v->alt_map)
+		munmap(v->alt_map, 2 * SWITCH_ALT_SIZE);
+	free(v);
+}
+
+/* The alternate signal stack, SWITCH_ALT_SIZE-aligned, with the switch
+ * area at its base (below the stack, which grows down towards it). */
+static int alt_stack_setup(struct vcpu *v, char *err, size_t errlen)
+{
+	uint8_t *m = mmap(NULL, 2 * SWITCH_ALT_SIZE, PROT_READ | PROT_WRITE,
+	                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		snprintf(err, errlen, "cannot allocate the signal stack: %s",
+		         strerror(errno));
+		return -1;
+	}
+	v->alt_map = m;
+	uint8_t *base = (uint8_t *)(((uintptr_t)m + SWITCH_ALT_SIZE - 1) &
+	                            ~(uintptr_t)(SWITCH_ALT_SIZE - 1));
+	struct switch_area *a = (struct switch_area *)base;
+	memset(a, 0, sizeof(*a));
+	a->magic = SWITCH_MAGIC;
+	a->vcpu = v;
+	a->use_wrfsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
+	syscall(SYS_arch_prctl, ARCH_GET_FS, &a->fsbase);
+	/* A guard page between the area and the stack that grows onto it. */
+	mprotect(base + 4096, 4096, PROT_NONE);
+	stack_t ss = { .ss_sp = base + 8192, .ss_size = SWITCH_ALT_SIZE - 8192 };
+	if (sigaltstack(&ss, NULL) < 0) {
+		snprintf(err, errlen, "sigaltstack: %s", strerror(errno));
+		return -1;
+	}
+	v->area = a;
+	return 0;
+}
+
+/* Guest state → switch area, as the host CPU must see it. */
+static void area_load(struct vcpu *v)
+{
+	struct switch_area *a = v->area;
+
+	memcpy(a->gpr, v->cpu.gpr, sizeof(a->gpr));
+	a->eip = v->cpu.eip;
+	a->eflags = (v->cpu.eflags & EFLAGS_LIVE) | EFLAGS_IF | 0x2;
+	memcpy(a->sel, v->host_sel, sizeof(a->sel));
+}
+
+static void area_fpu_init(struct switch_area *a)
+{
+	/* FNINIT state: FCW 0x37F, empty tags; MXCSR default. */
+	memset(a->fpu, 0, sizeof(a->fpu));
+	a->fpu[0] = 0x7F;
+	a->fpu[1] = 0x03;
+	uint32_t mxcsr = 0x1F80, mask = 0xFFFF;
+	memcpy(a->fpu + 24, &mxcsr, 4);
+	memcpy(a->fpu + 28, &mask, 4);
+}
+
+/* Run one `hlt` in compatibility mode: proves that 32-bit code runs and
+ * that the exit path works, before the guest does. */
+static int entry_probe(struct vcpu *v, char *err, size_t errlen)
+{
+	struct emu_cpu saved = v->cpu;
+	uint8_t *page = mmap((void *)(uintptr_t)PROBE_PAGE, 4096,
+	                     PROT_READ | PROT_WRITE | PROT_EXEC,
+	                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (page == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the entry probe page: %s",
+		         strerror(errno));
+		return -1;
+	}
+	page[0] = 0xF4; /* hlt */
+	v->cpu.eip = PROBE_PAGE;
+	area_load(v);
+	popek_enter(v->area);
+	bool ok = v->exit.reason == EXIT_PRIV && v->cpu.eip == PROBE_PAGE;
+	if (!ok)
+		snprintf(err, errlen, "32-bit compatibility-mode code does not run on "
+		         "this host (probe exit: %s, vector %d, EIP 0x%x)",
+		         exit_reason_name[v->exit.reason], v->exit.vector, v->cpu.eip);
+	window_unmap(PROBE_PAGE, 4096);
+	v->cpu = saved;
+	return ok ? 0 : -1;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	char err[256];
+
+	if (alt_stack_setup(v, err, sizeof(err)) < 0 ||
+	    entry_probe(v, err, sizeof(err)) < 0 ||
+	    seccomp_install(err, sizeof(err)) < 0) {
+		fprintf(stderr, "popek: %s\n", err);
+		v->stop_status = STATUS_POPEK_ERROR;
+		return NULL;
+	}
+	area_fpu_init(v->area);
+	while (!v->stop) {
+		area_load(v);
+		popek_enter(v->area);
+		v->exit_counts[v->exit.reason]++;
+		v->vm->counters[CTR_exits]++;
+		exits_dispatch(v);
+	}
+	return NULL;
+}
+
+int vcpu_setup_segments(char *err, size_t errlen)
+{
+	if (ldt_write_flat(GUEST_BOOT_CS >> 3, true) < 0 ||
+	    ldt_write_flat(GUEST_BOOT_DS >> 3, false) < 0) {
+		snprintf(err, errlen, "modify_ldt does not work on this host (%s): "
+		         "popek needs it for guest segments", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int vcpu_run(struct vcpu *v)
+{
+	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+
+	if (r != 0) {
+		fprintf(stderr, "popek: cannot start the vCPU thread: %s\n", strerror(r));
+		return STATUS_POPEK_ERROR;
+	}
+	fatal_set_vcpu(v);
+	pthread_join(v->thread, NULL);
+	return v->stop_status;
+}
+
+void vcpu_dump(const struct vcpu *v)
+{
+	const struct emu_cpu *c = &v->cpu;
+	uint8_t bytes[16];
+	char text[128] = "(not readable)";
+	unsigned n = 0;
+	uint32_t lin = c->seg_base[SEG_CS] + c->eip;
+
+	while (n < sizeof(bytes) && lin + n < v->vm->ram.size) {
+		bytes[n] = v->vm->ram.host[lin + n];
+		n++;
+	}
+	if (n)
+		scan_format(bytes, n, c->code32, c->eip, text, sizeof(text));
+	fprintf(stderr,
+	        "  EAX=%08x EBX=%08x ECX=%08x EDX=%08x\n"
+	        "  ESI=%08x EDI=%08x EBP=%08x ESP=%08x\n"
+	        "  EIP=%08x EFLAGS=%08x (IF=%d) CPL=%d mode=%s\n"
+	        "  CS=%04x SS=%04x DS=%04x ES=%04x FS=%04x GS=%04x\n"
+	        "  last exit: %s, signal %d, vector %d, error 0x%x, cr2 0x%llx\n",
+	        c->gpr[R_EAX], c->gpr[R_EBX], c->gpr[R_ECX], c->gpr[R_EDX],
+	        c->gpr[R_ESI], c->gpr[R_EDI], c->gpr[R_EBP], c->gpr[R_ESP],
+	        c->eip, c->eflags, !!(c->eflags & EFLAGS_IF), v->cpl,
+	        c->code32 ? "32-bit protected" : "16-bit protected",
+	        v->sel[SEG_CS], v->sel[SEG_SS], v->sel[SEG_DS], v->sel[SEG_ES],
+	        v->sel[SEG_FS], v->sel[SEG_GS],
+	        exit_reason_name[v->exit.reason], v->exit.signo, v->exit.vector,
+	        v->exit.error, (unsigned long long)v->exit.cr2);
+	fprintf(stderr, "  bytes at EIP:");
+	for (unsigned i = 0; i < n && i < 15; i++)
+		fprintf(stderr, " %02x", bytes[i]);
+	fprintf(stderr, "%s  %s\n", n ? "" : " (outside RAM)", text);
+}
+
+void vcpu_crash(struct vcpu *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "popek: guest crash: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	vcpu_dump(v);
+	v->stop = true;
+	v->stop_status = STATUS_GUEST_CRASH;
+}

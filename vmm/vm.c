@@ -1,0 +1,116 @@
+/*
+ * vm.c — the life of one VM, in order.  Each subsystem is brought up by one
+ * commented line below and torn down in reverse; every failure prints one
+ * line naming the problem and ends with STATUS_POPEK_ERROR.
+ */
+#include "vmm/vm.h"
+#include "vmm/fatal.h"
+#include "vmm/loader.h"
+#include "vmm/stats.h"
+#include "vmm/vcpu.h"
+#include "devices/bus.h"
+#include "devices/devices.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Device hook: the debug-exit port (vCPU thread). */
+static void request_exit(void *ctx, int status)
+{
+	struct vm *vm = ctx;
+	vm->exit_status = status;
+	vm->exit_requested = true;
+}
+
+static int fail(const char *err)
+{
+	fprintf(stderr, "popek: %s\n", err);
+	return STATUS_POPEK_ERROR;
+}
+
+static int vm_build(struct vm *vm, char *err, size_t errlen)
+{
+	struct boot_state boot;
+	struct platform_hooks hooks = {
+		.request_exit = request_exit, .ctx = vm,
+		.console_out_fd = STDOUT_FILENO, .console_in_fd = STDIN_FILENO,
+	};
+
+	if (signals_install(err, errlen) < 0)                       /* exit path */
+		return -1;
+	if (vcpu_setup_segments(err, errlen) < 0)                   /* host LDT */
+		return -1;
+	if (ram_create(&vm->ram, vm->cfg.ram_mib, err, errlen) < 0) /* RAM */
+		return -1;
+	if (loader_load_file(vm->cfg.kernel, vm->ram.host, vm->ram.size,
+	                     vm->cfg.append, &boot, err, errlen) < 0) /* kernel */
+		return -1;
+	if (ram_map_identity(&vm->ram, vm->window_low, err, errlen) < 0)
+		return -1;                                           /* paging off */
+	vm->io = bus_new("port");                                    /* buses */
+	vm->mmio = bus_new("mmio");
+	if (!vm->io || !vm->mmio) {
+		snprintf(err, errlen, "out of memory creating the I/O buses");
+		return -1;
+	}
+	vm->platform = platform_new(vm->io, vm->mmio, &hooks);      /* devices */
+	if (!vm->platform) {
+		err[0] = 0; /* platform_new said why */
+		return -1;
+	}
+	vm->vcpu = vcpu_new(vm, boot.entry, boot.eax, boot.ebx);     /* vCPU */
+	if (!vm->vcpu) {
+		snprintf(err, errlen, "out of memory creating the vCPU");
+		return -1;
+	}
+	return 0;
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	vcpu_free(vm->vcpu);
+	if (vm->platform)
+		platform_free(vm->platform);
+	if (vm->mmio)
+		bus_free(vm->mmio);
+	if (vm->io)
+		bus_free(vm->io);
+	ram_destroy(&vm->ram);
+}
+
+int vm_run(const struct vm_config *cfg)
+{
+	static struct vm vm;
+	char err[512] = "";
+	int status;
+
+	vm.cfg = *cfg;
+	vm.ram.fd = -1;
+	if (window_reserve(&vm.window_low, err, sizeof(err)) < 0)  /* [0, 4G) */
+		return fail(err);
+	if (vm.window_low)
+		fprintf(stderr, "popek: cannot map linear page 0 (vm.mmap_min_addr="
+		        "%llu and not root): guest accesses below it will fault\n",
+		        (unsigned long long)vm.window_low);
+	if (vm_build(&vm, err, sizeof(err)) < 0) {
+		if (err[0])
+			fprintf(stderr, "popek: %s\n", err);
+		vm_teardown(&vm);
+		return STATUS_POPEK_ERROR;
+	}
+	vm.start_ns = now_ns();
+	status = vcpu_run(vm.vcpu);
+	if (vm.cfg.stats)
+		stats_print(&vm);
+	vm_teardown(&vm);
+	return status;
+}

@@ -1,0 +1,61 @@
+/*
+ * vm.h — one virtual machine: its configuration, RAM, buses, devices and
+ * vCPU, and the monitor-wide counters.  vm.c owns the init order.
+ */
+#ifndef POPEK_VMM_VM_H
+#define POPEK_VMM_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/window.h"
+
+enum run_mode { MODE_TRAP, MODE_BT };
+
+/* Exit status conventions (README.md). */
+#define STATUS_POWEROFF    0
+#define STATUS_POPEK_ERROR 2
+#define STATUS_GUEST_CRASH 3
+
+struct vm_config {
+	uint64_t ram_mib;
+	const char *kernel;
+	const char *append;
+	enum run_mode mode;
+	bool stats;
+	bool trace_exits;
+	bool strict_io;
+};
+
+enum counter {
+#define COUNTER(name, desc) CTR_##name,
+#include "vmm/counters.def"
+#undef COUNTER
+	CTR_MAX
+};
+
+struct bus;
+struct platform;
+struct vcpu;
+
+struct vm {
+	struct vm_config cfg;
+	uint64_t window_low;       /* first linear address popek may map */
+	struct guest_ram ram;
+	struct bus *io;
+	struct bus *mmio;
+	struct platform *platform;
+	struct vcpu *vcpu;
+	uint64_t counters[CTR_MAX];
+	/* Set by the debug-exit port (vCPU thread). */
+	bool exit_requested;
+	int exit_status;
+	uint64_t start_ns;
+};
+
+/* Build the VM (one line on stderr and STATUS_POPEK_ERROR on failure),
+ * run it to the end and tear it down.  Returns the process exit status. */
+int vm_run(const struct vm_config *cfg);
+
+uint64_t now_ns(void);
+
+#endif
