@@ -93,18 +93,21 @@ static void do_hlt(struct vcpu *v)
 		vcpu_crash(v, "guest halted (hlt) and no device can interrupt it");
 }
 
-/* One line: the instruction's bytes and text, EIP and CPU mode. */
-static void unemulated(struct vcpu *v, const struct insn *in)
+/* One line: what went wrong, the instruction's bytes and text, EIP and
+ * CPU mode. */
+static void report_insn(struct vcpu *v, const char *what,
+                        const struct insn *in)
 {
 	char hex[3 * 15 + 1] = "", text[96];
+	size_t at = 0;
 
-	for (unsigned i = 0; i < in->len; i++)
-		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%s%02x", i ? " " : "",
-		         in->bytes[i]);
+	for (unsigned i = 0; i < in->len && i < 15; i++)
+		at += (size_t)snprintf(hex + at, sizeof(hex) - at, "%s%02x",
+		                       i ? " " : "", in->bytes[i]);
 	scan_format(in->bytes, in->len, v->cpu.code32, v->cpu.eip, text,
 	            sizeof(text));
-	vcpu_crash(v, "unemulated instruction [%s] (%s) at EIP 0x%08x, %s mode, "
-	           "CPL %d", hex, text, v->cpu.eip,
+	vcpu_crash(v, "%s [%s] (%s) at EIP 0x%08x, %s mode, CPL %d", what, hex,
+	           text, v->cpu.eip,
 	           v->cpu.code32 ? "32-bit protected" : "16-bit protected", v->cpl);
 }
 
@@ -121,10 +124,10 @@ static void exit_priv(struct vcpu *v)
 		do_hlt(v);
 		return;
 	case EMU_UNSUPPORTED:
-		unemulated(v, &in);
+		report_insn(v, "unemulated instruction", &in);
 		return;
 	case EMU_BAD:
-		vcpu_crash(v, "undecodable instruction at EIP 0x%08x", v->cpu.eip);
+		report_insn(v, "undecodable instruction", &in);
 		return;
 	case EMU_FAULT:
 		vcpu_crash(v, "emulated access outside guest RAM at EIP 0x%08x",

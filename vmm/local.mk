@@ -6,6 +6,7 @@ libpopek_la_SOURCES += \
 	vmm/switch.S vmm/switch.h \
 	vmm/signal.c \
 	vmm/seccomp.c \
+	vmm/hostcheck.c \
 	vmm/exits.c vmm/exits.def \
 	vmm/counters.def \
 	vmm/stats.c vmm/stats.h \

@@ -199,7 +199,7 @@ static void *vcpu_thread(void *arg)
 	if (alt_stack_setup(v, err, sizeof(err)) < 0 ||
 	    entry_probe(v, err, sizeof(err)) < 0 ||
 	    seccomp_install(err, sizeof(err)) < 0) {
-		fprintf(stderr, "popek: %s\n", err);
+		fprintf(stderr, "popek: host check: %s\n", err);
 		v->stop_status = STATUS_POPEK_ERROR;
 		return NULL;
 	}
@@ -218,8 +218,8 @@ int vcpu_setup_segments(char *err, size_t errlen)
 {
 	if (ldt_write_flat(GUEST_BOOT_CS >> 3, true) < 0 ||
 	    ldt_write_flat(GUEST_BOOT_DS >> 3, false) < 0) {
-		snprintf(err, errlen, "modify_ldt does not work on this host (%s): "
-		         "popek needs it for guest segments", strerror(errno));
+		snprintf(err, errlen, "modify_ldt does not work (%s): popek keeps "
+		         "guest segments in the host LDT", strerror(errno));
 		return -1;
 	}
 	return 0;

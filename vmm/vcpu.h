@@ -77,6 +77,10 @@ void vcpu_dump(const struct vcpu *v);
  * doubles as the host check that modify_ldt works. */
 int vcpu_setup_segments(char *err, size_t errlen);
 
+/* hostcheck.c: check the host; one line per missing piece; returns how
+ * many are missing. */
+int hostcheck(void);
+
 /* exits.c: handle v->exit. */
 void exits_dispatch(struct vcpu *v);
 /* signal.c: install the exit signal handlers (process-wide, once). */

@@ -47,8 +47,10 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 
 	if (signals_install(err, errlen) < 0)                       /* exit path */
 		return -1;
-	if (vcpu_setup_segments(err, errlen) < 0)                   /* host LDT */
+	if (hostcheck() > 0) {                         /* host LDT, seccomp */
+		err[0] = 0; /* hostcheck named each missing piece */
 		return -1;
+	}
 	if (ram_create(&vm->ram, vm->cfg.ram_mib, err, errlen) < 0) /* RAM */
 		return -1;
 	if (loader_load_file(vm->cfg.kernel, vm->ram.host, vm->ram.size,

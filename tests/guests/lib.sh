@@ -6,7 +6,8 @@
 # was expected and what came, and `finish` ends the test:
 #
 #     run_popek SECONDS ARGS...   run "$POPEK ARGS..." under timeout(1);
-#                                 stdout/stderr/status kept for the checks
+#                                 stdout/stderr/status kept for the checks;
+#                                 stdin is $STDIN (default /dev/null)
 #     expect_status N             exit status is N
 #     expect_out REGEX            some stdout line matches (grep -E)
 #     expect_err REGEX            some stderr line matches (grep -Ei)
@@ -66,7 +67,7 @@ run_popek() {
 	shift
 	run_desc="popek $*"
 	shown=
-	timeout -k 5 "$limit" "$POPEK" "$@" >"$out" 2>"$err" </dev/null
+	timeout -k 5 "$limit" "$POPEK" "$@" >"$out" 2>"$err" <"${STDIN:-/dev/null}"
 	run_status=$?
 	if [ "$run_status" -eq 124 ] || [ "$run_status" -eq 137 ]; then
 		expectations=$((expectations + 1))

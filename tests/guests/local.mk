@@ -11,7 +11,7 @@ GUEST_CFLAGS = -m32 -march=i686 -ffreestanding -fno-pie -fno-pic \
 GUEST_LDSCRIPT = $(srcdir)/tests/guests/link.ld
 GUEST_RT = tests/guests/rt/start.o32 tests/guests/rt/lib.o32
 GUEST_INCLUDES = $(srcdir)/tests/guests/rt/lib.h
-GUEST_NAMES = hello io halt syscalls
+GUEST_NAMES = hello io halt syscalls unemulated state echo
 GUESTS = $(GUEST_NAMES:%=tests/guests/%.elf)
 
 noinst_DATA += $(GUESTS)
@@ -44,6 +44,10 @@ GUEST_TESTS = \
 	tests/guests/syscalls-int80.sh \
 	tests/guests/syscalls-sysenter.sh \
 	tests/guests/syscalls-syscall.sh \
-	tests/guests/bad-input.sh
+	tests/guests/bad-input.sh \
+	tests/guests/unemulated.sh \
+	tests/guests/state.sh \
+	tests/guests/echo.sh \
+	tests/guests/cli.sh
 TESTS += $(GUEST_TESTS)
 EXTRA_DIST += $(GUEST_TESTS)

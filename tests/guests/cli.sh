@@ -1,0 +1,52 @@
+# cli.sh — the command line: --version, --help, --stats, --trace-exits,
+# --strict-io, and bad options (one line, status 2, nothing run).
+. "$srcdir/tests/guests/lib.sh"
+
+run_popek 10 --version
+expect_status 0
+expect_out '^popek [0-9]+\.[0-9]+\.[0-9]+$'
+
+run_popek 10 --help
+expect_status 0
+expect_out '^usage: popek run \[options\] KERNEL'
+expect_out '--strict-io'
+
+# --stats: the exit table, with the exits the hello guest makes (its
+# console output is port I/O: every byte at least two exits).
+run_popek 10 run --stats "$GUESTS/hello.elf"
+expect_status 0
+expect_out '^Hello from a popek guest!$'
+expect_err '^popek: exits by reason'
+expect_err '^  privileged instruction \(#GP, error 0\) +[1-9][0-9]+ +100\.0%$'
+expect_err '^  port writes \(after REP expansion\) +[1-9][0-9]+$'
+expect_err '^  total +[1-9][0-9]+$'
+
+# --trace-exits: one line per exit, naming the reason and EIP.
+run_popek 10 run --trace-exits --append status=7 "$GUESTS/hello.elf"
+expect_status 7
+expect_err '^popek: exit privileged instruction \(#GP, error 0\) +EIP=00100[0-9a-f]{3} vector=13 error=0x0$'
+
+# --strict-io: the io guest reads an unclaimed port; that stops it.
+run_popek 10 run --strict-io "$GUESTS/io.elf"
+expect_status 3
+expect_err 'unclaimed port read of port 0x3e0 \(1 byte\) under --strict-io'
+
+for bad in "-m 0" "-m 3073" "-m 12x" "-m -5" "--mode=fast" "--mode=bt" \
+	"--bogus" "-m"; do
+	# shellcheck disable=SC2086
+	run_popek 10 run $bad "$GUESTS/hello.elf"
+	expect_status 2
+	expect_out_empty
+	expect_err_lines 1
+done
+
+run_popek 10 run
+expect_status 2
+expect_err_lines 1
+expect_err 'no KERNEL'
+
+run_popek 10 frobnicate
+expect_status 2
+expect_err 'unknown command frobnicate'
+
+finish
