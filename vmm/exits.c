@@ -201,8 +201,17 @@ static void trace_exit(const struct vcpu *v)
 	        v->exit.error);
 }
 
+/* A monitor bug on purpose: a non-canonical address faults (#GP) even
+ * though guest RAM may be mapped at host address 0. */
+static void inject_monitor_fault(void)
+{
+	*(volatile int *)0x8000000000000000ull = 0;
+}
+
 void exits_dispatch(struct vcpu *v)
 {
+	if (v->vm->fault_inject)
+		inject_monitor_fault();
 	if (v->vm->cfg.trace_exits)
 		trace_exit(v);
 	handlers[v->exit.reason](v);

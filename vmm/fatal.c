@@ -70,8 +70,14 @@ void fatal_bug(const char *fmt, ...)
 
 void fatal_signal(int sig, const void *info, ucontext_t *uc)
 {
+	static volatile int entered;
 	const siginfo_t *si = info;
 	unw_cursor_t c;
+
+	/* Signals are not deferred (SA_NODEFER): a fault while reporting one
+	 * must not recurse. */
+	if (entered++)
+		_exit(STATUS_POPEK_ERROR);
 
 	dprintf(2, "popek: internal error: %s in the monitor at rip 0x%llx "
 	        "(address 0x%lx)\n", strsignal(sig),

@@ -4,9 +4,8 @@
  * switch_signal() runs on the vCPU thread's alternate stack, after the asm
  * entry has repaired FS.  It turns the host's view of the fault (signal,
  * trap number, error code, ucontext registers) into the guest's view
- * (struct vcpu), classifies the exit, and rewrites the ucontext so that
- * sigreturn resumes the monitor in popek_resume — restoring the signal
- * mask the guest ran with, so nothing here needs to touch it.
+ * (struct vcpu) and classifies the exit; the asm entry then jumps to the
+ * monitor stack without sigreturn (see switch.S for why that is sound).
  *
  * A signal that interrupted the monitor itself is a popek bug: report it.
  */
@@ -96,16 +95,12 @@ static void classify(struct vcpu *v, int sig, const siginfo_t *si,
 		e->reason = EXIT_EXCEPTION;
 }
 
-/* Make sigreturn land in popek_resume on the monitor stack, 64-bit. */
-static void redirect_to_monitor(ucontext_t *uc, const struct switch_area *a)
+/* The kernel saved the guest's x87/SSE state in the signal frame (and
+ * gave the handler a clean one, which the monitor keeps): take it for the
+ * next entry. */
+static void take_guest_fpu(const ucontext_t *uc, struct switch_area *a)
 {
-	greg_t *g = uc->uc_mcontext.gregs;
-
-	g[REG_RIP] = (greg_t)(uintptr_t)popek_resume;
-	g[REG_RSP] = (greg_t)a->host_rsp;
-	g[REG_EFL] = 0x202;  /* IF; DF, TF and AC clear as the ABI wants */
-	g[REG_CSGSFS] = (greg_t)((uint64_t)HOST_CS64 | ((uint64_t)HOST_DS64 << 48));
-	uc->uc_flags |= 0x4; /* UC_STRICT_RESTORE_SS: take our SS as is */
+	memcpy(a->fpu, uc->uc_mcontext.fpregs, sizeof(a->fpu));
 }
 
 void switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
@@ -131,7 +126,7 @@ void switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
 			v->cpu.eip = a->eip; /* best we know: where it was entered */
 	}
 	a->in_guest = 0;
-	redirect_to_monitor(uc, a);
+	take_guest_fpu(uc, a);
 }
 
 int signals_install(char *err, size_t errlen)
@@ -142,10 +137,10 @@ int signals_install(char *err, size_t errlen)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))popek_sig_entry;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	/* SA_NODEFER and an empty sa_mask: the handler runs with the mask the
+	 * guest ran with, so it can leave without sigreturn (switch.S). */
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&sa.sa_mask, sigs[i]);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		if (sigaction(sigs[i], &sa, NULL) < 0) {
 			snprintf(err, errlen, "sigaction(%s) failed", strsignal(sigs[i]));

@@ -3,7 +3,7 @@
  * for the protocol; this file holds the three pieces that must not be C:
  * the entry (segment loads and iretq), the signal entry (FS base repair
  * before any C code may use TLS or the stack protector) and the resume
- * point that sigreturn lands on.
+ * point the signal entry jumps back to.
  */
 #include "vmm/switch.h"
 
@@ -26,7 +26,6 @@ popek_enter_begin:
 	push	%rdi			/* the area, for popek_resume */
 	sub	$8, %rsp		/* keep 16-byte alignment */
 	mov	%rsp, SA_HOST_RSP(%rdi)
-	stmxcsr	SA_HOST_MXCSR(%rdi)
 	fxrstor64 SA_FPU(%rdi)
 
 	/* iretq frame: SS, RSP, RFLAGS, CS, RIP */
@@ -61,13 +60,17 @@ popek_enter_end:
 /* Signal handler entry: rdi = signo, rsi = siginfo, rdx = ucontext.
  * If the signal interrupted guest code (CS is not the host's 64-bit code
  * selector) or popek_enter itself, FS may hold a guest selector and base:
- * record the data selectors, null them, and restore the monitor FS base
- * before calling C.  The area pointer goes to C as the 4th argument (NULL
- * for a signal that interrupted the monitor). */
+ * record the data selectors and restore the monitor FS base before any C
+ * runs.  switch_signal() (C) then copies the guest state out of the frame,
+ * and we go straight back to the monitor stack that popek_enter left —
+ * no sigreturn: the handler runs with the guest's own signal mask
+ * (SA_NODEFER, empty sa_mask) and the kernel has already given it a clean
+ * FPU state, so the abandoned frame holds nothing the monitor needs.
+ * A signal that interrupted the monitor itself goes to switch_signal with
+ * a NULL area (a popek bug: it reports and exits). */
 	.globl popek_sig_entry
 	.type popek_sig_entry, @function
 popek_sig_entry:
-	xor	%ecx, %ecx
 	movzwl	UC_CSGSFS(%rdx), %eax
 	cmp	$HOST_CS64, %eax
 	jne	1f
@@ -84,17 +87,18 @@ popek_sig_entry:
 	mov	%es, SA_EXIT_SEL+2(%rcx)
 	mov	%fs, SA_EXIT_SEL+4(%rcx)
 	mov	%gs, SA_EXIT_SEL+6(%rcx)
-	xor	%eax, %eax
-	mov	%eax, %ds
-	mov	%eax, %es
-	mov	%eax, %fs
-	mov	%eax, %gs
+	/* DS, ES and GS may keep guest selectors: 64-bit code ignores them,
+	 * and a null load costs ~150 cycles each.  With FSGSBASE the kernel
+	 * saves and restores the FS selector and base independently, so
+	 * wrfsbase alone repairs TLS. */
 	cmpl	$0, SA_WRFSBASE(%rcx)
 	je	2f
 	mov	SA_FSBASE(%rcx), %rax
 	wrfsbase %rax
-	jmp	3f
-2:	/* no FSGSBASE: arch_prctl(ARCH_SET_FS, base) */
+	jmp	4f
+2:	/* no FSGSBASE: arch_prctl(ARCH_SET_FS, base), which also loads a
+	 * null FS selector (without FSGSBASE a non-null one would bring its
+	 * descriptor's base back on the next context switch). */
 	push	%rdi
 	push	%rsi
 	push	%rdx
@@ -107,20 +111,21 @@ popek_sig_entry:
 	pop	%rdx
 	pop	%rsi
 	pop	%rdi
-3:	sub	$8, %rsp
+4:	push	%rcx			/* also aligns the stack for the call */
 	call	switch_signal
-	add	$8, %rsp
-	ret
+	pop	%rcx
+	mov	SA_HOST_RSP(%rcx), %rsp
+	jmp	popek_resume
+3:	xor	%ecx, %ecx
+	sub	$8, %rsp
+	call	switch_signal		/* does not return */
+	ud2
 	.size popek_sig_entry, .-popek_sig_entry
 
-/* sigreturn lands here on the monitor stack that popek_enter left. */
+/* The signal entry jumps here on the monitor stack that popek_enter left. */
 	.globl popek_resume
 	.type popek_resume, @function
 popek_resume:
-	mov	8(%rsp), %rax		/* the area */
-	fxsave64 SA_FPU(%rax)
-	fninit
-	ldmxcsr	SA_HOST_MXCSR(%rax)
 	add	$16, %rsp
 	pop	%r15
 	pop	%r14

@@ -9,11 +9,11 @@
  * Exit: any fault of guest code arrives as a host signal on the vCPU
  * thread's alternate stack.  popek_sig_entry (asm) recovers the monitor's
  * FS base before any C runs, records the guest's data selectors, and calls
- * switch_signal() (C), which copies the guest state out of the ucontext and
- * rewrites the ucontext so that sigreturn lands in popek_resume on the
- * monitor stack: one kernel crossing in, one out.  popek_resume saves the
- * guest FPU state, gives the monitor a clean one and returns from
- * popek_enter() to the run loop.
+ * switch_signal() (C), which copies the guest state (and the x87/SSE image
+ * the kernel saved in the frame) out of the ucontext; then it jumps to
+ * popek_resume on the monitor stack, without sigreturn (docs/
+ * world-switch.md says why that is sound), which returns from
+ * popek_enter() to the run loop: one kernel crossing per exit.
  *
  * The switch area sits at the base of the vCPU thread's alternate signal
  * stack, which is SWITCH_ALT_SIZE-aligned, so the signal entry finds it by
@@ -33,7 +33,6 @@
 #define SA_IN_GUEST       24   /* 1 between entry and the exit signal */
 #define SA_VCPU           32
 #define SA_WRFSBASE       40   /* 1: use wrfsbase, 0: arch_prctl */
-#define SA_HOST_MXCSR     44
 #define SA_EXIT_SEL       48   /* u16 ds, es, fs, gs at signal entry */
 #define SA_GPR            64   /* u32 eax ecx edx ebx esp ebp esi edi */
 #define SA_EIP            96
@@ -61,7 +60,7 @@ struct switch_area {
 	uint64_t in_guest;
 	struct vcpu *vcpu;
 	uint32_t use_wrfsbase;
-	uint32_t host_mxcsr;
+	uint32_t unused;
 	uint16_t exit_sel[4];   /* ds es fs gs */
 	uint8_t pad0[8];
 	uint32_t gpr[8];

@@ -30,7 +30,6 @@ _Static_assert(offsetof(struct switch_area, host_rsp) == SA_HOST_RSP, "SA_HOST_R
 _Static_assert(offsetof(struct switch_area, in_guest) == SA_IN_GUEST, "SA_IN_GUEST");
 _Static_assert(offsetof(struct switch_area, vcpu) == SA_VCPU, "SA_VCPU");
 _Static_assert(offsetof(struct switch_area, use_wrfsbase) == SA_WRFSBASE, "SA_WRFSBASE");
-_Static_assert(offsetof(struct switch_area, host_mxcsr) == SA_HOST_MXCSR, "SA_HOST_MXCSR");
 _Static_assert(offsetof(struct switch_area, exit_sel) == SA_EXIT_SEL, "SA_EXIT_SEL");
 _Static_assert(offsetof(struct switch_area, gpr) == SA_GPR, "SA_GPR");
 _Static_assert(offsetof(struct switch_area, eip) == SA_EIP, "SA_EIP");

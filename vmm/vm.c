@@ -12,6 +12,7 @@
 #include "devices/devices.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,8 @@ int vm_run(const struct vm_config *cfg)
 
 	vm.cfg = *cfg;
 	vm.ram.fd = -1;
+	vm.fault_inject = getenv("POPEK_FAULT_INJECT") &&
+	                  !strcmp(getenv("POPEK_FAULT_INJECT"), "monitor-segv");
 	if (window_reserve(&vm.window_low, err, sizeof(err)) < 0)  /* [0, 4G) */
 		return fail(err);
 	if (vm.window_low)

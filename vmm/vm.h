@@ -50,6 +50,9 @@ struct vm {
 	bool exit_requested;
 	int exit_status;
 	uint64_t start_ns;
+	/* Test hook (POPEK_FAULT_INJECT=monitor-segv): the first exit handler
+	 * faults, to exercise popek's own crash report. */
+	bool fault_inject;
 };
 
 /* Build the VM (one line on stderr and STATUS_POPEK_ERROR on failure),

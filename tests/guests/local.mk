@@ -48,6 +48,7 @@ GUEST_TESTS = \
 	tests/guests/unemulated.sh \
 	tests/guests/state.sh \
 	tests/guests/echo.sh \
-	tests/guests/cli.sh
+	tests/guests/cli.sh \
+	tests/guests/monitor-crash.sh
 TESTS += $(GUEST_TESTS)
 EXTRA_DIST += $(GUEST_TESTS)
