@@ -264,3 +264,40 @@ Test(bus, many_regions_binary_search)
 	cr_assert_eq(reg("late", 0x1000 + 8 * 500 + 4, 5, &recs[0]), -1);
 	cr_assert_eq(reg("fit", 0x1000 + 8 * 500 + 4, 4, &recs[0]), 0);
 }
+
+/* The MMIO bus is the same dispatcher over guest-physical addresses:
+ * regions high in the 32-bit space (where a PC's APICs and firmware sit),
+ * 8-byte accesses, and a region ending at the very top of the space. */
+Test(bus, mmio_bus_high_addresses_and_wide_accesses)
+{
+	struct bus *mmio = bus_new("mmio");
+	struct rec ioapic = { .ret = 0x1122334455667788ull };
+	struct rec top = { .ret = 0xAB };
+	uint64_t v;
+
+	cr_assert_not_null(mmio);
+	cr_assert_eq(bus_register(mmio, "ioapic", 0xFEC00000ull, 0x1000,
+	                          rec_read, rec_write, &ioapic), 0);
+	cr_assert_eq(bus_register(mmio, "top", 0xFFFFF000ull, 0x1000,
+	                          rec_read, rec_write, &top), 0);
+	cr_assert_eq(bus_read(mmio, 0xFEC00010ull, 8, &v), BUS_OK);
+	cr_assert_eq(v, 0x1122334455667788ull);
+	cr_assert_eq(ioapic.offset, 0x10);
+	cr_assert_eq(ioapic.size, 8);
+	cr_assert_eq(bus_write(mmio, 0xFEC00FF8ull, 8, 0x0102030405060708ull), BUS_OK);
+	cr_assert_eq(ioapic.value, 0x0102030405060708ull);
+	cr_assert_eq(ioapic.offset, 0xFF8);
+	cr_assert_eq(bus_read(mmio, 0xFFFFFFFFull, 1, &v), BUS_OK);
+	cr_assert_eq(v, 0xAB);
+	cr_assert_eq(top.offset, 0xFFF);
+	/* Just past the ioapic, and above 4 GiB: nobody. */
+	cr_assert_eq(bus_read(mmio, 0xFEC01000ull, 4, &v), BUS_UNCLAIMED);
+	cr_assert_eq(v, 0xFFFFFFFFull);
+	cr_assert_eq(bus_read(mmio, 0x100000000ull, 8, &v), BUS_UNCLAIMED);
+	cr_assert_eq(v, ~0ull);
+	cr_assert_eq(bus_unclaimed_reads(mmio), 2);
+	/* A region that would wrap past 2^64 is refused. */
+	cr_assert_eq(bus_register(mmio, "wrap", ~0ull - 0xF, 0x20,
+	                          rec_read, rec_write, &top), -1);
+	bus_free(mmio);
+}
