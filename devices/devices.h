@@ -15,6 +15,12 @@ struct platform_hooks {
 	/* The guest asked to end the VM with this exit status
 	 * (debug-exit port).  Called on the vCPU thread. */
 	void (*request_exit)(void *ctx, int status);
+	/* Raise an interrupt vector on the vCPU; any thread. */
+	void (*raise_irq)(void *ctx, int vector);
+	/* A device that can raise interrupts says so once when it attaches
+	 * (a halted guest that nothing could wake is then reported, not left
+	 * hanging). */
+	void (*add_irq_source)(void *ctx);
 	void *ctx;
 	/* Console host side: fd the UART transmits to, fd it receives from
 	 * (-1: no input).  Receiving runs on its own thread. */
@@ -36,5 +42,6 @@ void platform_free(struct platform *p);
 #define PORT_POST       0x80
 #define PORT_DEBUG_EXIT 0xF4
 #define PORT_TESTDEV    0xE0 /* 0xE0..0xEF, see devices/testdev.c */
+#define PORT_TESTTIMER  0x500 /* 0x500..0x50F, see devices/testtimer.c */
 
 #endif

@@ -9,7 +9,8 @@ libpopek_la_SOURCES += \
 	devices/misc.h \
 	devices/port80.c \
 	devices/debugexit.c \
-	devices/testdev.c
+	devices/testdev.c \
+	devices/testtimer.c
 
 check_PROGRAMS += tests/unit/test_bus
 tests_unit_test_bus_SOURCES = tests/unit/test_bus.c

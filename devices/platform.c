@@ -28,6 +28,7 @@ static const struct platform_device platform_devices[] = {
 	{ "port80",    port80_attach,    port80_detach },    /* POST codes */
 	{ "debugexit", debugexit_attach, debugexit_detach }, /* guest ends VM */
 	{ "testdev",   testdev_attach,   testdev_detach },   /* I/O tests */
+	{ "testtimer", testtimer_attach, testtimer_detach }, /* IRQ tests */
 };
 
 #define PLATFORM_NDEVICES \

@@ -35,5 +35,7 @@ void *debugexit_attach(struct platform_env *env);
 void debugexit_detach(void *dev);
 void *testdev_attach(struct platform_env *env);
 void testdev_detach(void *dev);
+void *testtimer_attach(struct platform_env *env);  /* testtimer.c */
+void testtimer_detach(void *dev);
 
 #endif

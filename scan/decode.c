@@ -13,13 +13,23 @@
  * result), while a guest's trapping instructions are few and repeat (a
  * port-polling loop), so scan_decode first looks in a small per-thread
  * memo of recent results, keyed by the bytes themselves.  scan_format is
- * for reports and decodes in full, bypassing the memo.
+ * for reports and decodes in full, bypassing the memo.  Only the
+ * system and segment instructions, which the emulator needs operands
+ * for, get their visible operands decoded (ZydisDecoderDecodeOperands)
+ * and translated.
  *
  * Fields of `struct insn` that do not apply to an instruction are zero:
- * opsize is set for IN/OUT/INS/OUTS only, port_in_dx/imm8 for IN/OUT only,
- * rep for INS/OUTS only.  seg_override is whatever segment prefix Zydis
- * found effective (Zydis already drops one on INS, whose ES cannot be
- * overridden), or -1.
+ * opsize is set for I/O and for the ops from INSN_LGDT on (Zydis's
+ * operand width), port_in_dx/imm8 for IN/OUT only, rep for INS/OUTS
+ * only, nopnd/opnd for the ops from INSN_LGDT on.  seg_override is
+ * whatever segment prefix Zydis found effective (Zydis already drops one
+ * on INS, whose ES cannot be overridden), or -1.  The memo holds whole
+ * `struct insn`s, operands included: they too are a function of the
+ * bytes and the mode alone.
+ *
+ * Zydis rejects encodings the SDM makes #UD (MOV to CS, 8E /6 and /7,
+ * MOV with CR1, CR5-CR7): those fail to decode rather than decode as an
+ * op the emulator would have to refuse.
  */
 #include "scan/decode.h"
 
@@ -64,10 +74,44 @@ static const ZydisDecoder *decoder(bool code32)
 	return code32 ? &dec32 : &dec16;
 }
 
-/* The instructions the monitor acts upon, keyed by Zydis mnemonic. */
-static enum insn_op op_of(ZydisMnemonic m)
+/* MOV shares one mnemonic across all its forms; only these trap. */
+static enum insn_op mov_op(const ZydisDecodedInstruction *zi)
 {
-	switch (m) {
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && zi->opcode == 0x8e)
+		return INSN_MOV_TO_SREG;             /* 8E /r */
+	if (zi->opcode_map != ZYDIS_OPCODE_MAP_0F)
+		return INSN_OTHER;
+	switch (zi->opcode) {
+	case 0x20: return INSN_MOV_FROM_CR;          /* 0F 20 /r */
+	case 0x21: return INSN_MOV_FROM_DR;          /* 0F 21 /r */
+	case 0x22: return INSN_MOV_TO_CR;            /* 0F 22 /r */
+	case 0x23: return INSN_MOV_TO_DR;            /* 0F 23 /r */
+	default:   return INSN_OTHER;
+	}
+}
+
+/* POP of a segment register: 07, 17, 1F; 0F A1, 0F A9. */
+static enum insn_op pop_op(const ZydisDecodedInstruction *zi)
+{
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+	    (zi->opcode == 0x07 || zi->opcode == 0x17 || zi->opcode == 0x1f))
+		return INSN_POP_SREG;
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_0F &&
+	    (zi->opcode == 0xa1 || zi->opcode == 0xa9))
+		return INSN_POP_SREG;
+	return INSN_OTHER;
+}
+
+/* JMP, CALL and RET are ours only in their far forms. */
+static enum insn_op far_op(const ZydisDecodedInstruction *zi, enum insn_op op)
+{
+	return zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ? op : INSN_OTHER;
+}
+
+/* The instructions the monitor acts upon, keyed by Zydis mnemonic. */
+static enum insn_op op_of(const ZydisDecodedInstruction *zi)
+{
+	switch (zi->mnemonic) {
 	case ZYDIS_MNEMONIC_IN:    return INSN_IN;   /* E4 ib, E5 ib, EC, ED */
 	case ZYDIS_MNEMONIC_OUT:   return INSN_OUT;  /* E6 ib, E7 ib, EE, EF */
 	case ZYDIS_MNEMONIC_INSB:                    /* 6C */
@@ -79,6 +123,30 @@ static enum insn_op op_of(ZydisMnemonic m)
 	case ZYDIS_MNEMONIC_CLI:   return INSN_CLI;  /* FA */
 	case ZYDIS_MNEMONIC_STI:   return INSN_STI;  /* FB */
 	case ZYDIS_MNEMONIC_HLT:   return INSN_HLT;  /* F4 */
+	case ZYDIS_MNEMONIC_LGDT:  return INSN_LGDT;   /* 0F 01 /2 */
+	case ZYDIS_MNEMONIC_LIDT:  return INSN_LIDT;   /* 0F 01 /3 */
+	case ZYDIS_MNEMONIC_LMSW:  return INSN_LMSW;   /* 0F 01 /6 */
+	case ZYDIS_MNEMONIC_INVLPG: return INSN_INVLPG; /* 0F 01 /7 */
+	case ZYDIS_MNEMONIC_LLDT:  return INSN_LLDT;   /* 0F 00 /2 */
+	case ZYDIS_MNEMONIC_LTR:   return INSN_LTR;    /* 0F 00 /3 */
+	case ZYDIS_MNEMONIC_CLTS:  return INSN_CLTS;   /* 0F 06 */
+	case ZYDIS_MNEMONIC_INVD:  return INSN_INVD;   /* 0F 08 */
+	case ZYDIS_MNEMONIC_WBINVD: return INSN_WBINVD; /* 0F 09 */
+	case ZYDIS_MNEMONIC_RDMSR: return INSN_RDMSR;  /* 0F 32 */
+	case ZYDIS_MNEMONIC_WRMSR: return INSN_WRMSR;  /* 0F 30 */
+	case ZYDIS_MNEMONIC_RDPMC: return INSN_RDPMC;  /* 0F 33 */
+	case ZYDIS_MNEMONIC_LDS:   return INSN_LDS;    /* C5 /r */
+	case ZYDIS_MNEMONIC_LES:   return INSN_LES;    /* C4 /r */
+	case ZYDIS_MNEMONIC_LSS:   return INSN_LSS;    /* 0F B2 /r */
+	case ZYDIS_MNEMONIC_LFS:   return INSN_LFS;    /* 0F B4 /r */
+	case ZYDIS_MNEMONIC_LGS:   return INSN_LGS;    /* 0F B5 /r */
+	case ZYDIS_MNEMONIC_IRET:                      /* CF (16-bit) */
+	case ZYDIS_MNEMONIC_IRETD: return INSN_IRET;   /* CF */
+	case ZYDIS_MNEMONIC_MOV:   return mov_op(zi);
+	case ZYDIS_MNEMONIC_POP:   return pop_op(zi);
+	case ZYDIS_MNEMONIC_JMP:   return far_op(zi, INSN_JMP_FAR);  /* EA, FF /5 */
+	case ZYDIS_MNEMONIC_CALL:  return far_op(zi, INSN_CALL_FAR); /* 9A, FF /3 */
+	case ZYDIS_MNEMONIC_RET:   return far_op(zi, INSN_RET_FAR);  /* CB, CA iw */
 	default:                   return INSN_OTHER;
 	}
 }
@@ -124,23 +192,112 @@ static void fill_io(const ZydisDecodedInstruction *zi, struct insn *out)
 	}
 }
 
+/* A Zydis register as a popek operand; kind stays OPND_NONE for a
+ * register class popek does not describe. */
+static void opnd_reg(ZydisRegister r, struct insn_opnd *o)
+{
+	ZyanI8 id = ZydisRegisterGetId(r);
+
+	o->reg.num = (uint8_t)id;
+	switch (ZydisRegisterGetClass(r)) {
+	case ZYDIS_REGCLASS_GPR8:
+		o->kind = OPND_REG;
+		o->reg.high = id >= 4;       /* AH, CH, DH, BH (no REX here) */
+		break;
+	case ZYDIS_REGCLASS_GPR16:
+	case ZYDIS_REGCLASS_GPR32:   o->kind = OPND_REG;  break;
+	case ZYDIS_REGCLASS_SEGMENT: o->kind = OPND_SREG; break;
+	case ZYDIS_REGCLASS_CONTROL: o->kind = OPND_CR;   break;
+	case ZYDIS_REGCLASS_DEBUG:   o->kind = OPND_DR;   break;
+	default:                     o->kind = OPND_NONE; break;
+	}
+}
+
+static int8_t gpr_or_none(ZydisRegister r)
+{
+	return r == ZYDIS_REGISTER_NONE ? INSN_NO_REG
+	                                : (int8_t)ZydisRegisterGetId(r);
+}
+
+/* Zydis already resolved the segment: the override, else DS or SS by
+ * the base register. */
+static void opnd_mem(const ZydisDecodedInstruction *zi,
+                     const ZydisDecodedOperand *zo, struct insn_opnd *o)
+{
+	o->kind = OPND_MEM;
+	o->mem.seg = (uint8_t)ZydisRegisterGetId(zo->mem.segment);
+	o->mem.base = gpr_or_none(zo->mem.base);
+	o->mem.index = gpr_or_none(zo->mem.index);
+	o->mem.scale = zo->mem.index == ZYDIS_REGISTER_NONE ? 1 : zo->mem.scale;
+	o->mem.addrsize = zi->address_width;
+	o->mem.disp = (uint32_t)zo->mem.disp.value;
+}
+
+static void opnd_of(const ZydisDecodedInstruction *zi,
+                    const ZydisDecodedOperand *zo, struct insn_opnd *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = (uint8_t)(zo->size / 8);
+	switch (zo->type) {
+	case ZYDIS_OPERAND_TYPE_REGISTER:
+		opnd_reg(zo->reg.value, o);
+		break;
+	case ZYDIS_OPERAND_TYPE_MEMORY:
+		opnd_mem(zi, zo, o);
+		break;
+	case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+		o->kind = OPND_IMM;
+		o->imm.value = (uint32_t)zo->imm.value.u & ((o->size >= 4) ?
+		               0xffffffffu : (1u << (8 * o->size)) - 1);
+		break;
+	case ZYDIS_OPERAND_TYPE_POINTER:
+		o->kind = OPND_PTR;
+		o->ptr.sel = zo->ptr.segment;
+		o->ptr.off = zo->ptr.offset;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The visible operands of a system or segment instruction. */
+static int fill_opnds(const ZydisDecoder *d, const ZydisDecoderContext *zc,
+                      const ZydisDecodedInstruction *zi, struct insn *out)
+{
+	ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
+	uint8_t n = zi->operand_count_visible;
+
+	if (n > INSN_MAX_OPND)
+		n = INSN_MAX_OPND;
+	if (n && !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(d, zc, zi, zo, n)))
+		return -1;
+	out->opsize = (uint8_t)(zi->operand_width / 8);
+	out->nopnd = n;
+	for (uint8_t i = 0; i < n; i++)
+		opnd_of(zi, &zo[i], &out->opnd[i]);
+	return 0;
+}
+
 static int zydis_decode(const uint8_t *buf, size_t avail, bool code32,
                         struct insn *out)
 {
 	const ZydisDecoder *d = decoder(code32);
+	ZydisDecoderContext zc;
 	ZydisDecodedInstruction zi;
 
 	memset(out, 0, sizeof(*out));
 	out->seg_override = -1;
-	if (!d || !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, NULL, buf,
+	if (!d || !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, &zc, buf,
 	                                                      avail, &zi)))
 		return -1;
-	out->op = op_of(zi.mnemonic);
+	out->op = op_of(&zi);
 	out->len = zi.length;
 	out->addrsize = zi.address_width;
 	out->seg_override = seg_of(zi.attributes);
 	if (is_io(out->op))
 		fill_io(&zi, out);
+	else if (out->op >= INSN_LGDT && fill_opnds(d, &zc, &zi, out))
+		return -1;
 	memcpy(out->bytes, buf, zi.length);
 	return 0;
 }

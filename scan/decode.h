@@ -5,6 +5,10 @@
  * Only the instructions the monitor acts upon get their own `enum insn_op`
  * value; everything else decodes as INSN_OTHER with its length, so callers
  * can still report it (bytes and text) or step over it.
+ *
+ * The system and segment instructions also carry their explicit operands
+ * (`opnd[]`, in Intel order: destination first), again in popek's terms;
+ * the I/O instructions keep their few dedicated fields instead.
  */
 #ifndef POPEK_SCAN_DECODE_H
 #define POPEK_SCAN_DECODE_H
@@ -22,20 +26,89 @@ enum insn_op {
 	INSN_CLI,   /* FA */
 	INSN_STI,   /* FB */
 	INSN_HLT,   /* F4 */
+	/* System instructions (CPL 0), operands in opnd[]. */
+	INSN_LGDT,        /* 0F 01 /2: LGDT m16&32 */
+	INSN_LIDT,        /* 0F 01 /3: LIDT m16&32 */
+	INSN_LMSW,        /* 0F 01 /6: LMSW r/m16 */
+	INSN_INVLPG,      /* 0F 01 /7: INVLPG m */
+	INSN_LLDT,        /* 0F 00 /2: LLDT r/m16 */
+	INSN_LTR,         /* 0F 00 /3: LTR r/m16 */
+	INSN_MOV_FROM_CR, /* 0F 20 /r: MOV r32, CR0-CR7 */
+	INSN_MOV_TO_CR,   /* 0F 22 /r: MOV CR0-CR7, r32 */
+	INSN_MOV_FROM_DR, /* 0F 21 /r: MOV r32, DR0-DR7 */
+	INSN_MOV_TO_DR,   /* 0F 23 /r: MOV DR0-DR7, r32 */
+	INSN_CLTS,        /* 0F 06 */
+	INSN_INVD,        /* 0F 08 */
+	INSN_WBINVD,      /* 0F 09 */
+	INSN_RDMSR,       /* 0F 32 */
+	INSN_WRMSR,       /* 0F 30 */
+	INSN_RDPMC,       /* 0F 33 */
+	/* Segment loads and far control transfers. */
+	INSN_MOV_TO_SREG, /* 8E /r: MOV Sreg, r/m16 */
+	INSN_POP_SREG,    /* 07, 17, 1F, 0F A1, 0F A9: POP ES/SS/DS/FS/GS */
+	INSN_LDS,         /* C5 /r: LDS r16/32, m16:16/32 */
+	INSN_LES,         /* C4 /r: LES r16/32, m16:16/32 */
+	INSN_LSS,         /* 0F B2 /r: LSS r16/32, m16:16/32 */
+	INSN_LFS,         /* 0F B4 /r: LFS r16/32, m16:16/32 */
+	INSN_LGS,         /* 0F B5 /r: LGS r16/32, m16:16/32 */
+	INSN_JMP_FAR,     /* EA cd/cp: JMP ptr16:16/32; FF /5: JMP m16:16/32 */
+	INSN_CALL_FAR,    /* 9A cd/cp: CALL ptr16:16/32; FF /3: CALL m16:16/32 */
+	INSN_RET_FAR,     /* CB: RET far; CA iw: RET far imm16 */
+	INSN_IRET,        /* CF: IRET (16-bit) / IRETD (32-bit) */
+	INSN_OP_COUNT
 };
 
 /* Segment registers, in x86 encoding order (Sreg field of ModRM). */
 enum seg { SEG_ES = 0, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_COUNT };
 
+enum opnd_kind {
+	OPND_NONE = 0,  /* absent, or a kind popek does not describe */
+	OPND_REG,       /* general register: reg.num, size 1, 2 or 4 */
+	OPND_SREG,      /* segment register: reg.num is an enum seg */
+	OPND_CR,        /* control register: reg.num is n of CRn */
+	OPND_DR,        /* debug register: reg.num is n of DRn */
+	OPND_MEM,       /* memory: mem.* */
+	OPND_IMM,       /* immediate: imm (zero-extended from size bytes) */
+	OPND_PTR,       /* far pointer immediate: ptr.sel:ptr.off */
+};
+
+#define INSN_NO_REG (-1)   /* mem.base / mem.index when absent */
+
+struct insn_opnd {
+	uint8_t kind;          /* enum opnd_kind */
+	uint8_t size;          /* bytes: 1, 2, 4; 6 for m16:32 and m16&32 */
+	union {
+		/* REG: num is the GPR in encoding order (R_EAX..R_EDI) for
+		 * sizes 2 and 4.  For size 1, num is the ModRM number: AL,
+		 * CL, DL, BL are 0..3; AH, CH, DH, BH are 4..7 with high set,
+		 * meaning bits 15:8 of GPR num - 4. */
+		struct { uint8_t num; bool high; } reg;
+		struct {
+			uint8_t seg;      /* enum seg: the override, else default */
+			int8_t base;      /* GPR number, or INSN_NO_REG */
+			int8_t index;     /* GPR number, or INSN_NO_REG */
+			uint8_t scale;    /* 1, 2, 4, 8 (1 if no index) */
+			uint8_t addrsize; /* 16 or 32: wrap of the effective address */
+			uint32_t disp;    /* sign-extended to 32 bits */
+		} mem;
+		struct { uint32_t value; } imm;
+		struct { uint16_t sel; uint32_t off; } ptr;
+	};
+};
+
+#define INSN_MAX_OPND 3
+
 struct insn {
 	enum insn_op op;
 	uint8_t len;          /* total length in bytes */
-	uint8_t opsize;       /* data size of the access in bytes: 1, 2 or 4 */
+	uint8_t opsize;       /* I/O: access size; others: operand size; bytes */
 	uint8_t addrsize;     /* effective address size in bits: 16 or 32 */
 	bool rep;             /* F3 (or F2) prefix on a string instruction */
 	int8_t seg_override;  /* enum seg, or -1 for none */
 	bool port_in_dx;      /* IN/OUT: port comes from DX (else imm8) */
 	uint8_t imm8;         /* IN/OUT: the imm8 port */
+	uint8_t nopnd;        /* explicit operands in opnd[] (0 for I/O ops) */
+	struct insn_opnd opnd[INSN_MAX_OPND];
 	uint8_t bytes[15];
 };
 

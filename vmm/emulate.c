@@ -1,192 +1,169 @@
 /*
  * emulate.c — emu_step: fetch, decode and carry out the one instruction at
- * the guest's CS:EIP, reaching memory and ports only through `struct
- * emu_ops`.  It holds no state of its own; everything is in the caller's
- * `struct emu_cpu`, so one emulator serves any number of vCPUs and the
- * unit tests drive it with stubs.
+ * the guest's CS:EIP, reaching memory, ports and the machine only through
+ * `struct emu_ops`.  It holds no state of its own; everything is in the
+ * caller's `struct emu_cpu`, so one emulator serves any number of vCPUs
+ * and the unit tests drive it with stubs.
  *
  * The instruction is fetched once (one 15-byte read, byte by byte only if
  * that faults near the end of mapped memory) and decoded by scan/.  Its
- * semantics are looked up in a table keyed by the decoded operation, one
- * small function each, citing the encodings from the SDM.
+ * semantics are looked up in a table keyed by the decoded operation,
+ * which also says what the instruction demands before it runs: ops->sys
+ * (system and segment instructions), CPL 0, or CPL <= IOPL.  The
+ * handlers live one file per class: emulate_io.c, emulate_system.c,
+ * emulate_segment.c; this file also has the operand helpers they share.
  *
- * Retiring: on EMU_OK and EMU_HLT EIP moves past the instruction.  On
- * anything else EIP is unchanged.  A memory fault inside a string
- * instruction returns EMU_FAULT with the registers as the faulting
- * iteration found them: iterations done stay done (index registers and
- * (E)CX stepped) and re-executing the instruction resumes where it
- * stopped, as on hardware.  An INS whose memory write faults has already
- * read the port once; the re-execution reads it again.
+ * Retiring: on EMU_OK and EMU_HLT EIP moves past the instruction, except
+ * after a far transfer (JMP/CALL/RET far, IRET), whose sys callback has
+ * set EIP itself.  On anything else EIP is unchanged.
  *
  * On EMU_BAD insn->len is the number of bytes fetched (0 if the fetch
  * itself failed) and insn->bytes holds them, for the caller's report.
  *
- * Not done here yet: privilege checks (CPL against IOPL, the TSS I/O
- * bitmap), segment limits, TF.  The monitor runs guest CPL 0 only.
+ * Not done here: segment limits and rights on memory operands, TF,
+ * alignment checks.
  */
-#include "vmm/emulate.h"
+#include "vmm/emulate_impl.h"
 
 #include <string.h>
 
 #define MAX_INSN_LEN 15
+#define EFLAGS_IOPL_SHIFT 12
 
-/* One instruction being carried out. */
-struct emu {
-	struct emu_cpu *cpu;
-	const struct emu_ops *ops;
-	void *ctx;
-	const struct insn *in;
+/* What an instruction demands before it touches anything. */
+enum need {
+	NEED_NONE,
+	NEED_IOPL,      /* CPL <= IOPL, else #GP(0) */
+	NEED_SYS,       /* ops->sys, else EMU_UNSUPPORTED */
+	NEED_SYS_CPL0,  /* ops->sys, and CPL 0, else #GP(0) */
 };
 
-typedef enum emu_status (*emu_fn)(struct emu *e);
+struct rule {
+	emu_fn fn;
+	uint8_t need;           /* enum need */
+	bool transfer;          /* sets EIP itself: do not retire */
+};
 
-/* Bits of a register an access of `size` bytes touches. */
-static uint32_t size_mask(unsigned size)
+static const struct rule rules[INSN_OP_COUNT] = {
+	[INSN_IN]          = { emu_in, NEED_IOPL, false },
+	[INSN_OUT]         = { emu_out, NEED_IOPL, false },
+	[INSN_INS]         = { emu_ins, NEED_IOPL, false },
+	[INSN_OUTS]        = { emu_outs, NEED_IOPL, false },
+	[INSN_CLI]         = { emu_cli, NEED_IOPL, false },
+	[INSN_STI]         = { emu_sti, NEED_IOPL, false },
+	[INSN_HLT]         = { emu_hlt, NEED_NONE, false },  /* CPL: below */
+	[INSN_LGDT]        = { emu_lgdt, NEED_SYS_CPL0, false },
+	[INSN_LIDT]        = { emu_lidt, NEED_SYS_CPL0, false },
+	[INSN_LMSW]        = { emu_lmsw, NEED_SYS_CPL0, false },
+	[INSN_INVLPG]      = { emu_invlpg, NEED_SYS_CPL0, false },
+	[INSN_LLDT]        = { emu_lldt, NEED_SYS_CPL0, false },
+	[INSN_LTR]         = { emu_ltr, NEED_SYS_CPL0, false },
+	[INSN_MOV_FROM_CR] = { emu_mov_from_cr, NEED_SYS_CPL0, false },
+	[INSN_MOV_TO_CR]   = { emu_mov_to_cr, NEED_SYS_CPL0, false },
+	[INSN_MOV_FROM_DR] = { emu_mov_from_dr, NEED_SYS_CPL0, false },
+	[INSN_MOV_TO_DR]   = { emu_mov_to_dr, NEED_SYS_CPL0, false },
+	[INSN_CLTS]        = { emu_clts, NEED_SYS_CPL0, false },
+	[INSN_INVD]        = { emu_wbinvd, NEED_SYS_CPL0, false },
+	[INSN_WBINVD]      = { emu_wbinvd, NEED_SYS_CPL0, false },
+	[INSN_RDMSR]       = { emu_rdmsr, NEED_SYS_CPL0, false },
+	[INSN_WRMSR]       = { emu_wrmsr, NEED_SYS_CPL0, false },
+	[INSN_RDPMC]       = { emu_rdpmc, NEED_SYS, false },
+	[INSN_MOV_TO_SREG] = { emu_mov_to_sreg, NEED_SYS, false },
+	[INSN_POP_SREG]    = { emu_pop_sreg, NEED_SYS, false },
+	[INSN_LDS]         = { emu_load_far, NEED_SYS, false },
+	[INSN_LES]         = { emu_load_far, NEED_SYS, false },
+	[INSN_LSS]         = { emu_load_far, NEED_SYS, false },
+	[INSN_LFS]         = { emu_load_far, NEED_SYS, false },
+	[INSN_LGS]         = { emu_load_far, NEED_SYS, false },
+	[INSN_JMP_FAR]     = { emu_jmp_far, NEED_SYS, true },
+	[INSN_CALL_FAR]    = { emu_call_far, NEED_SYS, true },
+	[INSN_RET_FAR]     = { emu_ret_far, NEED_SYS, true },
+	[INSN_IRET]        = { emu_iret, NEED_SYS, true },
+};
+
+enum emu_status emu_raise(struct emu *e, int vector, uint32_t error)
 {
-	return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	if (!e->ops->raise)
+		return EMU_UNSUPPORTED;
+	e->ops->raise(e->ctx, vector, error);
+	return EMU_FAULT;
 }
 
-/* Bits of (E)SI/(E)DI/(E)CX the address size uses. */
-static uint32_t addr_mask(const struct insn *in)
+uint32_t emu_linear(const struct emu *e, const struct insn_opnd *o,
+                    uint32_t off)
 {
-	return in->addrsize == 16 ? 0xffffu : 0xffffffffu;
+	const struct emu_cpu *c = e->cpu;
+	uint32_t ea = o->mem.disp;
+
+	if (o->mem.base != INSN_NO_REG)
+		ea += c->gpr[o->mem.base];
+	if (o->mem.index != INSN_NO_REG)
+		ea += c->gpr[o->mem.index] * o->mem.scale;
+	if (o->mem.addrsize == 16)
+		ea &= 0xffffu;
+	/* The parts of a multi-byte operand follow in linear memory, even
+	 * where a 16-bit effective address would have wrapped. */
+	return c->seg_base[o->mem.seg] + ea + off;
 }
 
-/* reg += delta within the bits of mask; the bits above are preserved. */
-static void step_reg(uint32_t *reg, uint32_t delta, uint32_t mask)
+int emu_read_mem(struct emu *e, const struct insn_opnd *o, uint32_t off,
+                 unsigned len, uint32_t *val)
 {
-	*reg = (*reg & ~mask) | ((*reg + delta) & mask);
-}
+	uint8_t b[4] = { 0 };
 
-/* String element stride: +size, or -size with EFLAGS.DF set. */
-static uint32_t stride(const struct emu *e)
-{
-	uint32_t size = e->in->opsize;
-
-	return (e->cpu->eflags & EFLAGS_DF) ? -size : size;
-}
-
-static uint16_t io_port(const struct emu *e)
-{
-	return e->in->port_in_dx ? (uint16_t)e->cpu->gpr[R_EDX] : e->in->imm8;
-}
-
-/* E4 ib: IN AL,imm8; E5 ib: IN eAX,imm8; EC: IN AL,DX; ED: IN eAX,DX.
- * A byte or word IN leaves the rest of EAX alone. */
-static enum emu_status emu_in(struct emu *e)
-{
-	unsigned size = e->in->opsize;
-	uint32_t m = size_mask(size);
-	uint32_t v = e->ops->in(e->ctx, io_port(e), size);
-	uint32_t *eax = &e->cpu->gpr[R_EAX];
-
-	*eax = (*eax & ~m) | (v & m);
-	return EMU_OK;
-}
-
-/* E6 ib: OUT imm8,AL; E7 ib: OUT imm8,eAX; EE: OUT DX,AL; EF: OUT DX,eAX. */
-static enum emu_status emu_out(struct emu *e)
-{
-	unsigned size = e->in->opsize;
-
-	e->ops->out(e->ctx, io_port(e), size,
-	            e->cpu->gpr[R_EAX] & size_mask(size));
-	return EMU_OK;
-}
-
-/* One INS element: port DX to ES:(E)DI (ES cannot be overridden). */
-static int ins_once(struct emu *e, uint32_t amask)
-{
-	struct emu_cpu *c = e->cpu;
-	unsigned size = e->in->opsize;
-	uint32_t v = e->ops->in(e->ctx, (uint16_t)c->gpr[R_EDX], size);
-	uint32_t lin = c->seg_base[SEG_ES] + (c->gpr[R_EDI] & amask);
-
-	if (e->ops->write(e->ctx, lin, &v, size))
+	if (e->ops->read(e->ctx, emu_linear(e, o, off), b, len))
 		return -1;
-	step_reg(&c->gpr[R_EDI], stride(e), amask);
+	*val = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
 	return 0;
 }
 
-/* One OUTS element: DS:(E)SI, or the override segment, to port DX. */
-static int outs_once(struct emu *e, uint32_t amask)
+uint32_t emu_get_reg(const struct emu_cpu *c, const struct insn_opnd *o)
 {
-	struct emu_cpu *c = e->cpu;
-	unsigned size = e->in->opsize;
-	int seg = e->in->seg_override >= 0 ? e->in->seg_override : SEG_DS;
-	uint32_t lin = c->seg_base[seg] + (c->gpr[R_ESI] & amask);
-	uint32_t v = 0;
-
-	if (e->ops->read(e->ctx, lin, &v, size))
-		return -1;
-	e->ops->out(e->ctx, (uint16_t)c->gpr[R_EDX], size, v);
-	step_reg(&c->gpr[R_ESI], stride(e), amask);
-	return 0;
+	if (o->size == 1)
+		return o->reg.high ? (c->gpr[o->reg.num - 4] >> 8) & 0xffu
+		                   : c->gpr[o->reg.num] & 0xffu;
+	return o->size == 2 ? c->gpr[o->reg.num] & 0xffffu : c->gpr[o->reg.num];
 }
 
-/* Once, or with REP while (E)CX != 0, counting (E)CX down after each
- * element so that a fault leaves a restartable state. */
-static enum emu_status string_op(struct emu *e,
-                                 int (*once)(struct emu *, uint32_t))
+void emu_set_reg(struct emu_cpu *c, const struct insn_opnd *o, uint32_t v)
 {
-	uint32_t amask = addr_mask(e->in);
-	uint32_t *cx = &e->cpu->gpr[R_ECX];
+	uint32_t *r;
 
-	if (!e->in->rep)
-		return once(e, amask) ? EMU_FAULT : EMU_OK;
-	while (*cx & amask) {
-		if (once(e, amask))
-			return EMU_FAULT;
-		step_reg(cx, (uint32_t)-1, amask);
+	if (o->size == 1 && o->reg.high) {
+		r = &c->gpr[o->reg.num - 4];
+		*r = (*r & ~0xff00u) | (v & 0xffu) << 8;
+		return;
 	}
-	return EMU_OK;
+	r = &c->gpr[o->reg.num];
+	if (o->size == 1)
+		*r = (*r & ~0xffu) | (v & 0xffu);
+	else if (o->size == 2)
+		*r = (*r & ~0xffffu) | (v & 0xffffu);
+	else
+		*r = v;
 }
 
-/* 6C: INSB; 6D: INSW/INSD (66 selects the other size); F3/F2 for REP. */
-static enum emu_status emu_ins(struct emu *e)
+int emu_src16(struct emu *e, const struct insn_opnd *o, uint16_t *v)
 {
-	return string_op(e, ins_once);
+	uint32_t x;
+
+	if (o->kind == OPND_MEM) {
+		if (emu_read_mem(e, o, 0, 2, &x))
+			return -1;
+	} else {
+		x = e->cpu->gpr[o->reg.num];
+	}
+	*v = (uint16_t)x;
+	return 0;
 }
 
-/* 6E: OUTSB; 6F: OUTSW/OUTSD; segment prefix overrides DS; F3/F2 REP. */
-static enum emu_status emu_outs(struct emu *e)
+uint32_t emu_next_eip(const struct emu *e)
 {
-	return string_op(e, outs_once);
-}
+	uint32_t eip = e->cpu->eip + e->in->len;
 
-/* FA: CLI, on the virtual IF. */
-static enum emu_status emu_cli(struct emu *e)
-{
-	e->cpu->eflags &= ~EFLAGS_IF;
-	return EMU_OK;
+	return e->cpu->code32 ? eip : eip & 0xffffu;
 }
-
-/* FB: STI.  Enabling interrupts takes effect after the next instruction:
- * the caller keeps them off while sti_shadow is set. */
-static enum emu_status emu_sti(struct emu *e)
-{
-	if (!(e->cpu->eflags & EFLAGS_IF))
-		e->cpu->sti_shadow = true;
-	e->cpu->eflags |= EFLAGS_IF;
-	return EMU_OK;
-}
-
-/* F4: HLT.  Retires; waiting for an interrupt is the caller's job. */
-static enum emu_status emu_hlt(struct emu *e)
-{
-	(void)e;
-	return EMU_HLT;
-}
-
-static const emu_fn handlers[] = {
-	[INSN_IN] = emu_in,
-	[INSN_OUT] = emu_out,
-	[INSN_INS] = emu_ins,
-	[INSN_OUTS] = emu_outs,
-	[INSN_CLI] = emu_cli,
-	[INSN_STI] = emu_sti,
-	[INSN_HLT] = emu_hlt,
-};
 
 /* Read up to 15 bytes at CS:EIP into buf; returns how many were read. */
 static unsigned fetch(const struct emu_cpu *cpu, const struct emu_ops *ops,
@@ -201,6 +178,24 @@ static unsigned fetch(const struct emu_cpu *cpu, const struct emu_ops *ops,
 		if (ops->read(ctx, lin + n, buf + n, 1))
 			break;
 	return n;
+}
+
+static unsigned iopl(const struct emu_cpu *cpu)
+{
+	return (cpu->eflags >> EFLAGS_IOPL_SHIFT) & 3;
+}
+
+/* The checks before the instruction runs: EMU_OK to go ahead. */
+static enum emu_status admit(struct emu *e, const struct rule *r)
+{
+	const struct emu_cpu *c = e->cpu;
+	bool cpl0 = r->need == NEED_SYS_CPL0 || e->in->op == INSN_HLT;
+
+	if ((r->need == NEED_SYS || r->need == NEED_SYS_CPL0) && !e->ops->sys)
+		return EMU_UNSUPPORTED;
+	if ((cpl0 && c->cpl != 0) || (r->need == NEED_IOPL && c->cpl > iopl(c)))
+		return emu_raise(e, EMU_VEC_GP, 0);
+	return EMU_OK;
 }
 
 static void retire(struct emu_cpu *cpu, unsigned len)
@@ -218,6 +213,7 @@ enum emu_status emu_step(struct emu_cpu *cpu, const struct emu_ops *ops,
 	uint8_t buf[MAX_INSN_LEN];
 	unsigned n = fetch(cpu, ops, ctx, buf);
 	struct emu e = { .cpu = cpu, .ops = ops, .ctx = ctx, .in = in };
+	const struct rule *r;
 	enum emu_status st;
 
 	if (scan_decode(buf, n, cpu->code32, in)) {
@@ -225,11 +221,14 @@ enum emu_status emu_step(struct emu_cpu *cpu, const struct emu_ops *ops,
 		memcpy(in->bytes, buf, n);
 		return EMU_BAD;
 	}
-	if ((size_t)in->op >= sizeof(handlers) / sizeof(handlers[0]) ||
-	    !handlers[in->op])
+	r = (size_t)in->op < INSN_OP_COUNT ? &rules[in->op] : NULL;
+	if (!r || !r->fn)
 		return EMU_UNSUPPORTED;
-	st = handlers[in->op](&e);
-	if (st == EMU_OK || st == EMU_HLT)
+	st = admit(&e, r);
+	if (st != EMU_OK)
+		return st;
+	st = r->fn(&e);
+	if ((st == EMU_OK || st == EMU_HLT) && !r->transfer)
 		retire(cpu, in->len);
 	return st;
 }

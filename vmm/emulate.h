@@ -1,14 +1,21 @@
 /*
  * emulate.h — the instruction emulator: a pure library that carries out
  * the one instruction at the guest's EIP against a `struct emu_cpu`,
- * reaching memory and ports only through the callbacks in `struct
- * emu_ops`.  Unit tests drive it with stubs; the monitor drives it with
- * guest RAM and the I/O bus.
+ * reaching memory, ports and the rest of the machine only through the
+ * callbacks in `struct emu_ops`.  Unit tests drive it with stubs; the
+ * monitor drives it with guest RAM, the I/O bus and its CPU model.
  *
- * Covered now: IN/OUT (imm8 and DX; 8/16/32-bit), INS/OUTS with and
- * without REP (16/32-bit address size, segment override on OUTS, DF),
- * CLI/STI on the virtual IF, HLT.  Anything else returns EMU_UNSUPPORTED
- * and the caller reports it with its bytes, EIP and mode.
+ * Covered: IN/OUT, INS/OUTS (REP, 16/32-bit addressing, DF), CLI/STI on
+ * the virtual IF, HLT; with ops->sys set also the system instructions
+ * (LGDT/LIDT/LLDT/LTR/LMSW/INVLPG, MOV CR/DR, CLTS/INVD/WBINVD, RDMSR/
+ * WRMSR/RDPMC) and the segment loads and far transfers (MOV/POP Sreg,
+ * LDS/LES/LSS/LFS/LGS, far JMP/CALL/RET, IRET).  Anything else returns
+ * EMU_UNSUPPORTED and the caller reports it with its bytes, EIP and mode.
+ *
+ * The emulator makes the checks an instruction makes before touching the
+ * machine (CPL 0 for system instructions, CPL <= IOPL for CLI/STI and
+ * I/O); everything that needs descriptor tables or the CPU model (what a
+ * selector loads, CR bits, MSRs) is the sys callbacks' business.
  */
 #ifndef POPEK_VMM_EMULATE_H
 #define POPEK_VMM_EMULATE_H
@@ -25,31 +32,81 @@ enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI, R_COUNT };
 #define EFLAGS_DF 0x00000400u
 #define EFLAGS_TF 0x00000100u
 
+/* Exception vectors the emulator raises itself. */
+#define EMU_VEC_UD 6
+#define EMU_VEC_GP 13
+
 struct emu_cpu {
 	uint32_t gpr[R_COUNT];
 	uint32_t eip;
 	uint32_t eflags;          /* as the guest sees it, IF = virtual IF */
 	uint32_t seg_base[SEG_COUNT];
 	bool code32;              /* CS.D: 32-bit default operand/address size */
-	bool sti_shadow;          /* set by STI when IF went 0 -> 1 */
+	bool sti_shadow;          /* interrupt shadow: set by STI when IF went
+	                           * 0 -> 1 and by a load of SS (MOV/POP SS) */
+	uint8_t cpl;              /* current privilege level, 0..3 */
+	bool ss16;                /* SS.B clear: POP Sreg uses SP, not ESP */
+};
+
+/* The machine beyond GPRs, memory and ports: descriptor tables, control
+ * and debug registers, MSRs, TLB and caches.  Each returns 0, or -1 when
+ * the guest must take a fault (the callee has recorded it): the emulator
+ * then returns EMU_FAULT with EIP (and every register it owns) as the
+ * instruction found them. */
+struct emu_sys {
+	/* MOV/POP Sreg, LDS..LGS: data segment registers and SS. */
+	int (*load_seg)(void *ctx, enum seg seg, uint16_t sel);
+	/* The far transfers set CS, EIP and ESP themselves; emu_step does
+	 * not advance EIP after them.  far_call finds cpu->eip already at
+	 * the next instruction (the return address to push); if it fails,
+	 * the emulator puts EIP back on the CALL. */
+	int (*far_jmp)(void *ctx, uint16_t sel, uint32_t off);
+	int (*far_call)(void *ctx, uint16_t sel, uint32_t off,
+	                unsigned opsize);
+	int (*far_ret)(void *ctx, unsigned pop_bytes, unsigned opsize);
+	int (*iret)(void *ctx, unsigned opsize);
+	int (*lgdt)(void *ctx, uint32_t base, uint16_t limit);
+	int (*lidt)(void *ctx, uint32_t base, uint16_t limit);
+	int (*lldt)(void *ctx, uint16_t sel);
+	int (*ltr)(void *ctx, uint16_t sel);
+	int (*read_cr)(void *ctx, int cr, uint32_t *val);
+	int (*write_cr)(void *ctx, int cr, uint32_t val);
+	int (*read_dr)(void *ctx, int dr, uint32_t *val);
+	int (*write_dr)(void *ctx, int dr, uint32_t val);
+	int (*rdmsr)(void *ctx, uint32_t index, uint64_t *val);
+	int (*wrmsr)(void *ctx, uint32_t index, uint64_t val);
+	int (*invlpg)(void *ctx, uint32_t linear);
+	int (*clts)(void *ctx);
+	int (*wbinvd)(void *ctx);   /* also INVD */
 };
 
 struct emu_ops {
 	/* Linear-address memory access; 0 on success, -1 on a fault (the
-	 * emulator then stops with EMU_FAULT and leaves the instruction
-	 * un-retired: registers as the faulting iteration found them). */
+	 * callee records it; the emulator then stops with EMU_FAULT and
+	 * leaves the instruction un-retired: registers as the faulting
+	 * iteration found them). */
 	int (*read)(void *ctx, uint32_t linear, void *dst, unsigned len);
 	int (*write)(void *ctx, uint32_t linear, const void *src, unsigned len);
 	uint32_t (*in)(void *ctx, uint16_t port, unsigned size);
 	void (*out)(void *ctx, uint16_t port, unsigned size, uint32_t value);
+	/* A fault the emulator detects itself (#GP(0) for privilege, #UD):
+	 * it calls raise, then returns EMU_FAULT with EIP unchanged.  NULL:
+	 * such an instruction returns EMU_UNSUPPORTED instead, for the caller
+	 * to report. */
+	void (*raise)(void *ctx, int vector, uint32_t error);
+	/* NULL: the system and segment instructions return EMU_UNSUPPORTED. */
+	const struct emu_sys *sys;
 };
 
 enum emu_status {
-	EMU_OK,          /* instruction retired, EIP advanced */
+	EMU_OK,          /* instruction retired, EIP advanced (far transfers:
+	                  * EIP/CS/ESP as the sys callback set them) */
 	EMU_HLT,         /* HLT retired (EIP past it): caller waits */
 	EMU_UNSUPPORTED, /* not an instruction the emulator handles */
-	EMU_BAD,         /* bytes at EIP do not decode (or fetch faulted) */
-	EMU_FAULT,       /* a memory callback faulted mid-instruction */
+	EMU_BAD,         /* bytes at EIP do not decode (or fetch faulted);
+	                  * hardware would raise #UD (or the fetch's fault) */
+	EMU_FAULT,       /* the guest takes a fault, already recorded by a
+	                  * memory or sys callback or by ops->raise */
 };
 
 /* Fetch, decode and carry out one instruction at seg_base[CS] + eip.

@@ -3,12 +3,14 @@
  * handlers indexed by enum exit_reason (exits.def).  No device is named
  * here: port I/O goes to the bus, whoever sits on it.
  *
- * Until the virtual CPU grows an IDT (guest exceptions and interrupts are
- * delivered through it), the guest's IDTR is empty, so any exception or
- * INT n it raises ends as a triple fault, as it would on hardware.
+ * Guest exceptions and software interrupts go to the guest through its own
+ * IDT (system_deliver); a guest that has none triple-faults, as hardware
+ * would.
  */
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+#include "vmm/system.h"
+#include "vmm/intr.h"
 #include "devices/bus.h"
 
 #include <stdio.h>
@@ -28,25 +30,7 @@ static const char *vec_name(int v)
 	return v >= 0 && v < 32 && vector_name[v] ? vector_name[v] : "vector";
 }
 
-/* --- emulator callbacks against guest RAM (paging off) and the I/O bus --- */
-
-static int mem_read(void *ctx, uint32_t lin, void *dst, unsigned len)
-{
-	struct vcpu *v = ctx;
-	if ((uint64_t)lin + len > v->vm->ram.size)
-		return -1;
-	memcpy(dst, v->vm->ram.host + lin, len);
-	return 0;
-}
-
-static int mem_write(void *ctx, uint32_t lin, const void *src, unsigned len)
-{
-	struct vcpu *v = ctx;
-	if ((uint64_t)lin + len > v->vm->ram.size)
-		return -1;
-	memcpy(v->vm->ram.host + lin, src, len);
-	return 0;
-}
+/* --- port I/O for the emulator: the bus, whoever sits on it --- */
 
 static void unclaimed(struct vcpu *v, const char *dir, uint16_t port,
                       unsigned size)
@@ -78,18 +62,26 @@ static void port_out(void *ctx, uint16_t port, unsigned size, uint32_t val)
 }
 
 static const struct emu_ops guest_ops = {
-	.read = mem_read, .write = mem_write, .in = port_in, .out = port_out,
+	.read = guest_read, .write = guest_write, .in = port_in, .out = port_out,
+	.raise = system_raise, .sys = &guest_sys,
 };
 
-/* HLT: wait for an interrupt.  Nothing can raise one yet, so a halted
- * guest can never continue: say so instead of hanging. */
+static bool has_error_code(int vector)
+{
+	return vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) ||
+	       vector == VEC_AC;
+}
+
+/* HLT: wait for an interrupt.  A guest that halts with interrupts off, or
+ * with no device that could ever interrupt it, can never continue: say so
+ * instead of hanging. */
 static void do_hlt(struct vcpu *v)
 {
 	v->vm->counters[CTR_hlt]++;
 	if (!(v->cpu.eflags & EFLAGS_IF))
 		vcpu_crash(v, "guest halted with interrupts disabled (cli; hlt): "
 		           "nothing can wake it");
-	else
+	else if (!intr_wait(v))
 		vcpu_crash(v, "guest halted (hlt) and no device can interrupt it");
 }
 
@@ -108,14 +100,29 @@ static void report_insn(struct vcpu *v, const char *what,
 	            sizeof(text));
 	vcpu_crash(v, "%s [%s] (%s) at EIP 0x%08x, %s mode, CPL %d", what, hex,
 	           text, v->cpu.eip,
-	           v->cpu.code32 ? "32-bit protected" : "16-bit protected", v->cpl);
+	           v->cpu.code32 ? "32-bit protected" : "16-bit protected", v->sys.cpl);
 }
 
-static void exit_priv(struct vcpu *v)
+/* The host refused a segment-related access (#GP/#NP/#SS/#TS with a
+ * selector): for an instruction the emulator does not know, the guest's
+ * own segment state faults the same way — reflect the host's fault. */
+static void reflect(struct vcpu *v)
+{
+	system_deliver(v, v->exit.vector, INT_EXCEPTION,
+	               has_error_code(v->exit.vector), v->exit.error);
+}
+
+/* Run the emulator on the instruction at EIP.  `reflect_unknown`: what to
+ * do with an instruction it does not know — reflect the host fault (a
+ * guest fault in ordinary guest code) or report it (a privileged
+ * instruction popek cannot emulate). */
+static void emulate(struct vcpu *v, bool reflect_unknown)
 {
 	struct insn in;
-	enum emu_status st = emu_step(&v->cpu, &guest_ops, v, &in);
+	enum emu_status st;
 
+	v->fault.vector = -1;
+	st = emu_step(&v->cpu, &guest_ops, v, &in);
 	v->vm->counters[CTR_emulated]++;
 	switch (st) {
 	case EMU_OK:
@@ -123,37 +130,53 @@ static void exit_priv(struct vcpu *v)
 	case EMU_HLT:
 		do_hlt(v);
 		return;
+	case EMU_FAULT:
+		if (!v->stop && v->fault.vector >= 0)
+			system_deliver(v, v->fault.vector, INT_EXCEPTION,
+			               v->fault.has_error, v->fault.error);
+		return;
 	case EMU_UNSUPPORTED:
-		report_insn(v, "unemulated instruction", &in);
+		if (reflect_unknown)
+			reflect(v);
+		else
+			report_insn(v, "unemulated instruction", &in);
 		return;
 	case EMU_BAD:
 		report_insn(v, "undecodable instruction", &in);
 		return;
-	case EMU_FAULT:
-		vcpu_crash(v, "emulated access outside guest RAM at EIP 0x%08x",
-		           v->cpu.eip);
-		return;
 	}
 }
 
-/* An exception or interrupt for the guest.  With IDTR.limit = 0 every
- * delivery fails: #GP, then #DF, then shutdown (SDM vol. 3A, 6.15). */
-static void deliver(struct vcpu *v, int vector, const char *what)
+static void exit_priv(struct vcpu *v)
 {
-	vcpu_crash(v, "triple fault: %s (vector 0x%x) at EIP 0x%08x with no "
-	           "guest IDT (IDTR limit 0)", what, vector, v->cpu.eip);
+	emulate(v, false);
 }
 
+/* INT n through a host gate of DPL 0 faults on the INT itself: the guest's
+ * return address is the next instruction. */
 static void exit_softint(struct vcpu *v)
 {
-	deliver(v, v->exit.vector, "software interrupt INT n");
+	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
+	uint8_t bytes[15];
+	struct insn in;
+	unsigned n = 0;
+
+	while (n < sizeof(bytes) && lin + n < v->vm->ram.size) {
+		bytes[n] = v->vm->ram.host[lin + n];
+		n++;
+	}
+	unsigned len = scan_decode(bytes, n, v->cpu.code32, &in) == 0 ? in.len : 2;
+
+	v->cpu.eip += len;
+	system_soft_int(v, v->exit.vector, len);
 }
 
 static void exit_syscall(struct vcpu *v)
 {
 	/* int $0x80 reached the host's syscall gate and was trapped by the
-	 * seccomp filter: for the guest it is just INT 0x80. */
-	deliver(v, 0x80, "INT 0x80 (trapped before the host kernel ran it)");
+	 * seccomp filter before the host kernel ran it: for the guest it is
+	 * INT 0x80, with EIP already past it. */
+	system_soft_int(v, 0x80, 2);
 }
 
 static void exit_syscall_lost(struct vcpu *v)
@@ -167,7 +190,26 @@ static void exit_syscall_lost(struct vcpu *v)
 
 static void exit_exception(struct vcpu *v)
 {
-	deliver(v, v->exit.vector, vec_name(v->exit.vector));
+	int vec = v->exit.vector;
+
+	if (vec == VEC_DB && v->shadow_step) {
+		/* popek's own single step past an interrupt shadow. */
+		v->shadow_step = false;
+		return;
+	}
+
+	if (vec == VEC_GP || vec == VEC_NP || vec == VEC_SS || vec == VEC_TS) {
+		emulate(v, true);     /* a segment load or far transfer, mostly */
+		return;
+	}
+	/* INT3 and INTO reach the host as #BP/#OF traps (host gates of DPL 3),
+	 * EIP past the instruction: for the guest they are software
+	 * interrupts, subject to the gate's DPL. */
+	if (vec == VEC_BP || vec == VEC_OF)
+		system_soft_int(v, vec, 1);  /* CC int3 and CE into */
+	else
+		system_deliver(v, vec, INT_EXCEPTION, has_error_code(vec),
+		               v->exit.error);
 }
 
 static void exit_page_fault(struct vcpu *v)
@@ -184,6 +226,12 @@ static void exit_entry_fault(struct vcpu *v)
 	           "(%s, error 0x%x)", vec_name(v->exit.vector), v->exit.error);
 }
 
+/* Nothing to do: the run loop delivers what is pending before entry. */
+static void exit_kick(struct vcpu *v)
+{
+	(void)v;
+}
+
 static void (*const handlers[EXIT_MAX])(struct vcpu *) = {
 	[EXIT_PRIV] = exit_priv,
 	[EXIT_SOFTINT] = exit_softint,
@@ -192,6 +240,7 @@ static void (*const handlers[EXIT_MAX])(struct vcpu *) = {
 	[EXIT_EXCEPTION] = exit_exception,
 	[EXIT_PAGE_FAULT] = exit_page_fault,
 	[EXIT_ENTRY_FAULT] = exit_entry_fault,
+	[EXIT_KICK] = exit_kick,
 };
 
 static void trace_exit(const struct vcpu *v)

@@ -8,6 +8,10 @@ libpopek_la_SOURCES += \
 	vmm/seccomp.c \
 	vmm/hostcheck.c \
 	vmm/exits.c vmm/exits.def \
+	vmm/system.c vmm/system.h \
+	vmm/intr.c vmm/intr.h \
+	vmm/msr.c vmm/msr.h \
+	vmm/cpu.h \
 	vmm/counters.def \
 	vmm/stats.c vmm/stats.h \
 	vmm/fatal.c vmm/fatal.h

@@ -29,6 +29,7 @@ static void usage(FILE *f)
 "  --stats           print exits by reason and counters at the end (stderr)\n"
 "  --trace-exits     print every exit (stderr)\n"
 "  --strict-io       an access to an unclaimed port stops the guest\n"
+"  --trace-msr       log RDMSR/WRMSR of MSRs popek does not know (stderr)\n"
 "\n"
 "exit status: the value the guest wrote to the debug-exit port 0xf4;\n"
 "0 on guest power-off; 2 on popek's own errors (bad options, bad image,\n"
@@ -57,7 +58,7 @@ static int parse_mib(const char *s, uint64_t *out)
 }
 
 enum { OPT_APPEND = 256, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
-       OPT_VERSION, OPT_HELP };
+       OPT_TRACE_MSR, OPT_HELP };
 
 static const struct option run_opts[] = {
 	{ "append", required_argument, NULL, OPT_APPEND },
@@ -65,6 +66,7 @@ static const struct option run_opts[] = {
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "trace-exits", no_argument, NULL, OPT_TRACE },
 	{ "strict-io", no_argument, NULL, OPT_STRICT },
+	{ "trace-msr", no_argument, NULL, OPT_TRACE_MSR },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0, 0, 0, 0 },
 };
@@ -95,6 +97,7 @@ static int cmd_run(int argc, char **argv)
 		case OPT_STATS: cfg.stats = true; break;
 		case OPT_TRACE: cfg.trace_exits = true; break;
 		case OPT_STRICT: cfg.strict_io = true; break;
+		case OPT_TRACE_MSR: cfg.trace_msr = true; break;
 		case OPT_HELP: usage(stdout); return 0;
 		case ':': return bad("option %s needs a value", argv[optind - 1]);
 		default: return bad("unknown option %s", argv[optind - 1]);

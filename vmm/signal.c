@@ -19,8 +19,8 @@
 
 #define AUDIT_ARCH_I386_ 0x40000003u
 
-void switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
-                   struct switch_area *a);
+int switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
+                  struct switch_area *a);
 
 static void save_guest(struct vcpu *v, const ucontext_t *uc,
                        const struct switch_area *a)
@@ -103,23 +103,50 @@ static void take_guest_fpu(const ucontext_t *uc, struct switch_area *a)
 	memcpy(a->fpu, uc->uc_mcontext.fpregs, sizeof(a->fpu));
 }
 
-void switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
-                   struct switch_area *a)
+/* A kick that interrupted the monitor: leave a note for popek_enter.  The
+ * kick goes only to vCPU threads, whose handler runs on the aligned
+ * alternate stack that holds the area. */
+static void kick_note(int sig, siginfo_t *si, ucontext_t *uc)
 {
-	if (!a || a->magic != SWITCH_MAGIC || !a->in_guest)
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	struct switch_area *a = (struct switch_area *)(sp & ~(uintptr_t)
+	                                               (SWITCH_ALT_SIZE - 1));
+
+	if (a->magic != SWITCH_MAGIC)
 		fatal_signal(sig, si, uc);
+	a->kicked = 1;
+}
+
+int switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
+                  struct switch_area *a)
+{
+	if (!a || a->magic != SWITCH_MAGIC || !a->in_guest) {
+		if (sig != SIGKICK)
+			fatal_signal(sig, si, uc);
+		if (a && a->magic == SWITCH_MAGIC)
+			a->kicked = 1;
+		else
+			kick_note(sig, si, uc);
+		return 0;
+	}
 
 	struct vcpu *v = a->vcpu;
 	uint16_t cs = (uint16_t)uc->uc_mcontext.gregs[REG_CSGSFS];
 
-	save_guest(v, uc, a);
 	if (cs == HOST_CS64) {
-		/* The CPU refused the guest state inside popek_enter. */
-		v->exit.reason = EXIT_ENTRY_FAULT;
+		/* Inside popek_enter: v->cpu still holds the state being
+		 * entered, and the area the guest FPU image. */
+		v->exit.reason = sig == SIGKICK ? EXIT_KICK : EXIT_ENTRY_FAULT;
 		v->exit.signo = sig;
 		v->exit.vector = (int)uc->uc_mcontext.gregs[REG_TRAPNO];
 		v->exit.error = (uint32_t)uc->uc_mcontext.gregs[REG_ERR];
-		v->cpu.eip = a->eip;
+		a->in_guest = 0;
+		return 1;
+	}
+	save_guest(v, uc, a);
+	if (sig == SIGKICK) {
+		v->exit.reason = EXIT_KICK;
+		v->exit.signo = sig;
 	} else {
 		classify(v, sig, si, uc);
 		if (v->exit.reason == EXIT_SYSCALL_LOST)
@@ -127,12 +154,13 @@ void switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
 	}
 	a->in_guest = 0;
 	take_guest_fpu(uc, a);
+	return 1;
 }
 
 int signals_install(char *err, size_t errlen)
 {
 	static const int sigs[] = { SIGSEGV, SIGTRAP, SIGILL, SIGFPE, SIGBUS,
-	                            SIGSYS };
+	                            SIGSYS, SIGKICK };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));

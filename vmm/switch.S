@@ -41,6 +41,11 @@ popek_enter_begin:
 	push	%rax
 
 	movq	$1, SA_IN_GUEST(%rdi)
+	/* A kick that arrived in the monitor before in_guest was set only
+	 * left a note: honour it now instead of entering.  One that arrives
+	 * from here on interrupts popek_enter or the guest and exits. */
+	cmpl	$0, SA_KICKED(%rdi)
+	jne	5f
 	/* From here FS is the guest's: no TLS, no C. */
 	mov	SA_SEL+6(%rdi), %ds
 	mov	SA_SEL+0(%rdi), %es
@@ -54,6 +59,9 @@ popek_enter_begin:
 	mov	SA_GPR+24(%rdi), %esi
 	mov	SA_GPR+28(%rdi), %edi
 	iretq
+5:	movq	$0, SA_IN_GUEST(%rdi)
+	add	$40, %rsp		/* drop the iretq frame */
+	jmp	popek_resume
 popek_enter_end:
 	.size popek_enter, .-popek_enter
 
@@ -67,7 +75,8 @@ popek_enter_end:
  * (SA_NODEFER, empty sa_mask) and the kernel has already given it a clean
  * FPU state, so the abandoned frame holds nothing the monitor needs.
  * A signal that interrupted the monitor itself goes to switch_signal with
- * a NULL area (a popek bug: it reports and exits). */
+ * a NULL area: a kick (noted for popek_enter) returns through the normal
+ * sigreturn; anything else is a popek bug, reported there. */
 	.globl popek_sig_entry
 	.type popek_sig_entry, @function
 popek_sig_entry:
@@ -112,14 +121,18 @@ popek_sig_entry:
 	pop	%rsi
 	pop	%rdi
 4:	push	%rcx			/* also aligns the stack for the call */
-	call	switch_signal
+	call	switch_signal		/* 1: back to the monitor; 0: return */
 	pop	%rcx
+	test	%eax, %eax
+	jz	6f
 	mov	SA_HOST_RSP(%rcx), %rsp
 	jmp	popek_resume
+6:	ret				/* a kick before entry: just a note */
 3:	xor	%ecx, %ecx
 	sub	$8, %rsp
-	call	switch_signal		/* does not return */
-	ud2
+	call	switch_signal		/* returns only for a kick */
+	add	$8, %rsp
+	ret
 	.size popek_sig_entry, .-popek_sig_entry
 
 /* The signal entry jumps here on the monitor stack that popek_enter left. */

@@ -33,6 +33,7 @@
 #define SA_IN_GUEST       24   /* 1 between entry and the exit signal */
 #define SA_VCPU           32
 #define SA_WRFSBASE       40   /* 1: use wrfsbase, 0: arch_prctl */
+#define SA_KICKED         44   /* a kick arrived while in the monitor */
 #define SA_EXIT_SEL       48   /* u16 ds, es, fs, gs at signal entry */
 #define SA_GPR            64   /* u32 eax ecx edx ebx esp ebp esi edi */
 #define SA_EIP            96
@@ -44,6 +45,10 @@
 /* Linux x86-64 ucontext_t offsets used by the asm entry. */
 #define UC_RIP            168  /* uc_mcontext.gregs[REG_RIP] */
 #define UC_CSGSFS         184  /* uc_mcontext.gregs[REG_CSGSFS] */
+
+/* The signal other threads send a running vCPU to make it exit (an
+ * interrupt is pending). */
+#define SIGKICK           10   /* SIGUSR1 */
 
 #define HOST_CS64         0x33
 #define HOST_DS64         0x2b
@@ -60,7 +65,7 @@ struct switch_area {
 	uint64_t in_guest;
 	struct vcpu *vcpu;
 	uint32_t use_wrfsbase;
-	uint32_t unused;
+	volatile uint32_t kicked;
 	uint16_t exit_sel[4];   /* ds es fs gs */
 	uint8_t pad0[8];
 	uint32_t gpr[8];

@@ -9,6 +9,8 @@
  */
 #include "vmm/vcpu.h"
 #include "vmm/fatal.h"
+#include "vmm/system.h"
+#include "vmm/intr.h"
 #include "vmm/vm.h"
 
 #include <asm/ldt.h>
@@ -42,8 +44,6 @@ _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_CSGSFS]) == UC_CSGSFS,
 
 #define GUEST_BOOT_CS 0x08
 #define GUEST_BOOT_DS 0x10
-/* Host LDT selector mirroring guest GDT index i: same index, TI=1, RPL 3. */
-#define HOST_LDT_SEL(gsel) ((uint16_t)(((gsel) & ~7u) | 7u))
 /* A page at the top of the window where the entry probe runs. */
 #define PROBE_PAGE ((uint32_t)(WINDOW_TOP - 0x2000))
 
@@ -57,7 +57,8 @@ const char *const exit_reason_name[EXIT_MAX] = {
 #undef EXIT
 };
 
-/* Write host LDT entry `index` as a flat 4 GiB 32-bit code or data segment. */
+/* Write host LDT entry `index` as a flat 4 GiB 32-bit code or data segment
+ * (only for the host check: guest segments are shadowed by system.c). */
 static int ldt_write_flat(unsigned index, bool code)
 {
 	struct user_desc d = {
@@ -74,20 +75,32 @@ static int ldt_write_flat(unsigned index, bool code)
 	return (int)syscall(SYS_modify_ldt, 0x11, &d, sizeof(d));
 }
 
+/* Flat 4 GiB caches of the multiboot boot state (spec 3.2): 32-bit
+ * read/execute code at 0x08, read/write data at 0x10, both accessed. */
+static struct seg_cache boot_seg(uint16_t sel, bool code)
+{
+	return (struct seg_cache){
+		.sel = sel, .base = 0, .limit = 0xFFFFFFFFu,
+		.attr = (uint16_t)((code ? 0xB : 0x3) | 0x10 | 0x80 | 0x4000 | 0x8000),
+	};
+}
+
 static void vcpu_reset(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx)
 {
 	memset(&v->cpu, 0, sizeof(v->cpu));
+	memset(&v->sys, 0, sizeof(v->sys));
 	v->cpu.gpr[R_EAX] = eax;
 	v->cpu.gpr[R_EBX] = ebx;
 	v->cpu.eip = eip;
 	v->cpu.eflags = 0x2;     /* multiboot: IF = 0 */
 	v->cpu.code32 = true;
-	for (int s = 0; s < SEG_COUNT; s++) {
-		uint16_t g = s == SEG_CS ? GUEST_BOOT_CS : GUEST_BOOT_DS;
-		v->sel[s] = g;
-		v->host_sel[s] = HOST_LDT_SEL(g);
-	}
-	v->cpl = 0;
+	v->sys.cr0 = CR0_PE | CR0_ET;
+	for (int s = 0; s < SEG_COUNT; s++)
+		v->sys.seg[s] = boot_seg(s == SEG_CS ? GUEST_BOOT_CS : GUEST_BOOT_DS,
+		                         s == SEG_CS);
+	v->sys.cpl = 0;
+	v->seg_dirty = (1u << SEG_COUNT) - 1;
+	msr_init(&v->msr);
 }
 
 struct vcpu *vcpu_new(struct vm *vm, uint32_t eip, uint32_t eax, uint32_t ebx)
@@ -97,6 +110,14 @@ struct vcpu *vcpu_new(struct vm *vm, uint32_t eip, uint32_t eax, uint32_t ebx)
 	if (!v)
 		return NULL;
 	v->vm = vm;
+	v->ldt_cache = calloc(LDT_ENTRIES, sizeof(*v->ldt_cache));
+	v->ldt_owner = calloc(LDT_ENTRIES, sizeof(*v->ldt_owner));
+	if (!v->ldt_cache || !v->ldt_owner || intr_init(v) < 0) {
+		free(v->ldt_owner);
+		free(v->ldt_cache);
+		free(v);
+		return NULL;
+	}
 	vcpu_reset(v, eip, eax, ebx);
 	return v;
 }
@@ -107,6 +128,9 @@ void vcpu_free(struct vcpu *v)
 		return;
 	if (v->alt_map)
 		munmap(v->alt_map, 2 * SWITCH_ALT_SIZE);
+	intr_destroy(v);
+	free(v->ldt_owner);
+	free(v->ldt_cache);
 	free(v);
 }
 
@@ -146,9 +170,11 @@ static void area_load(struct vcpu *v)
 {
 	struct switch_area *a = v->area;
 
+	system_sync_segments(v);
 	memcpy(a->gpr, v->cpu.gpr, sizeof(a->gpr));
 	a->eip = v->cpu.eip;
-	a->eflags = (v->cpu.eflags & EFLAGS_LIVE) | EFLAGS_IF | 0x2;
+	a->eflags = (v->cpu.eflags & EFLAGS_LIVE) | EFLAGS_IF | 0x2 |
+	            (v->shadow_step ? EFLAGS_TF : 0);
 	memcpy(a->sel, v->host_sel, sizeof(a->sel));
 }
 
@@ -203,13 +229,24 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	area_fpu_init(v->area);
+	v->tid = (pid_t)syscall(SYS_gettid);
 	while (!v->stop) {
+		intr_inject(v);
+		if (v->stop)
+			break;
+		v->exit.reason = EXIT_KICK;  /* if popek_enter declines to enter */
 		area_load(v);
 		popek_enter(v->area);
+		if (v->shadow_step)           /* popek's TF, not the guest's */
+			v->cpu.eflags &= ~EFLAGS_TF;
+		system_native_loads(v);
+		bool shadowed = v->cpu.sti_shadow || v->sys.mov_ss_shadow;
 		v->exit_counts[v->exit.reason]++;
 		v->vm->counters[CTR_exits]++;
 		exits_dispatch(v);
+		intr_after_exit(v, shadowed);
 	}
+	v->tid = 0;
 	return NULL;
 }
 
@@ -259,10 +296,11 @@ void vcpu_dump(const struct vcpu *v)
 	        "  last exit: %s, signal %d, vector %d, error 0x%x, cr2 0x%llx\n",
 	        c->gpr[R_EAX], c->gpr[R_EBX], c->gpr[R_ECX], c->gpr[R_EDX],
 	        c->gpr[R_ESI], c->gpr[R_EDI], c->gpr[R_EBP], c->gpr[R_ESP],
-	        c->eip, c->eflags, !!(c->eflags & EFLAGS_IF), v->cpl,
+	        c->eip, c->eflags, !!(c->eflags & EFLAGS_IF), v->sys.cpl,
 	        c->code32 ? "32-bit protected" : "16-bit protected",
-	        v->sel[SEG_CS], v->sel[SEG_SS], v->sel[SEG_DS], v->sel[SEG_ES],
-	        v->sel[SEG_FS], v->sel[SEG_GS],
+	        v->sys.seg[SEG_CS].sel, v->sys.seg[SEG_SS].sel,
+	        v->sys.seg[SEG_DS].sel, v->sys.seg[SEG_ES].sel,
+	        v->sys.seg[SEG_FS].sel, v->sys.seg[SEG_GS].sel,
 	        exit_reason_name[v->exit.reason], v->exit.signo, v->exit.vector,
 	        v->exit.error, (unsigned long long)v->exit.cr2);
 	fprintf(stderr, "  bytes at EIP:");

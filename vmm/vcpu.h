@@ -10,9 +10,13 @@
 #define POPEK_VMM_VCPU_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <asm/ldt.h>
+#include "vmm/cpu.h"
 #include "vmm/emulate.h"
+#include "vmm/msr.h"
 #include "vmm/switch.h"
 
 enum exit_reason {
@@ -22,10 +26,6 @@ enum exit_reason {
 	EXIT_MAX
 };
 
-/* Exception vectors (SDM vol. 3A, 6.3.1). */
-enum { VEC_DE = 0, VEC_DB = 1, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5, VEC_UD = 6,
-       VEC_NM = 7, VEC_DF = 8, VEC_TS = 10, VEC_NP = 11, VEC_SS = 12,
-       VEC_GP = 13, VEC_PF = 14, VEC_MF = 16, VEC_AC = 17, VEC_XM = 19 };
 
 /* EFLAGS bits the guest's own instructions change for real on the host
  * CPU (CF PF AF ZF SF TF DF OF); everything else (IF, IOPL, NT, AC, ID...)
@@ -47,9 +47,20 @@ struct vm;
 struct vcpu {
 	struct vm *vm;
 	struct emu_cpu cpu;            /* GPRs, EIP, EFLAGS (virtual IF) */
-	uint16_t sel[SEG_COUNT];       /* guest-visible selectors */
+	struct cpu_sys sys;            /* CRs, DRs, GDTR/IDTR, caches, CPL */
+	struct msr_state msr;
 	uint16_t host_sel[SEG_COUNT];  /* what the host CPU holds */
-	int cpl;
+	uint8_t seg_dirty;             /* caches whose host shadow is stale */
+	struct user_desc *ldt_cache;   /* what each host LDT entry holds */
+	struct seg_cache *ldt_owner;   /* the guest cache each one shadows */
+	struct cpu_fault fault;        /* recorded for delivery after an exit */
+	/* Interrupts (intr.c): irq_lock guards irq_pending and halted. */
+	pthread_mutex_t irq_lock;
+	pthread_cond_t irq_cond;
+	uint64_t irq_pending[4];
+	bool halted;
+	bool shadow_step;              /* single-stepping past an STI/MOV SS shadow */
+	pid_t tid;
 	struct exit_info exit;
 	uint64_t exit_counts[EXIT_MAX];
 	struct switch_area *area;      /* base of the alternate signal stack */

@@ -8,6 +8,7 @@
 #include "vmm/loader.h"
 #include "vmm/stats.h"
 #include "vmm/vcpu.h"
+#include "vmm/intr.h"
 #include "devices/bus.h"
 #include "devices/devices.h"
 
@@ -32,6 +33,19 @@ static void request_exit(void *ctx, int status)
 	vm->exit_requested = true;
 }
 
+/* Device hooks: interrupts. */
+static void raise_irq(void *ctx, int vector)
+{
+	struct vm *vm = ctx;
+	vcpu_raise_irq(vm->vcpu, vector);
+}
+
+static void add_irq_source(void *ctx)
+{
+	struct vm *vm = ctx;
+	vm->irq_sources++;
+}
+
 static int fail(const char *err)
 {
 	fprintf(stderr, "popek: %s\n", err);
@@ -42,7 +56,8 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 {
 	struct boot_state boot;
 	struct platform_hooks hooks = {
-		.request_exit = request_exit, .ctx = vm,
+		.request_exit = request_exit, .raise_irq = raise_irq,
+		.add_irq_source = add_irq_source, .ctx = vm,
 		.console_out_fd = STDOUT_FILENO, .console_in_fd = STDIN_FILENO,
 	};
 
@@ -65,14 +80,14 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory creating the I/O buses");
 		return -1;
 	}
-	vm->platform = platform_new(vm->io, vm->mmio, &hooks);      /* devices */
-	if (!vm->platform) {
-		err[0] = 0; /* platform_new said why */
-		return -1;
-	}
 	vm->vcpu = vcpu_new(vm, boot.entry, boot.eax, boot.ebx);     /* vCPU */
 	if (!vm->vcpu) {
 		snprintf(err, errlen, "out of memory creating the vCPU");
+		return -1;
+	}
+	vm->platform = platform_new(vm->io, vm->mmio, &hooks);      /* devices */
+	if (!vm->platform) {
+		err[0] = 0; /* platform_new said why */
 		return -1;
 	}
 	return 0;

@@ -24,6 +24,7 @@ struct vm_config {
 	bool stats;
 	bool trace_exits;
 	bool strict_io;
+	bool trace_msr;
 };
 
 enum counter {
@@ -46,6 +47,7 @@ struct vm {
 	struct platform *platform;
 	struct vcpu *vcpu;
 	uint64_t counters[CTR_MAX];
+	int irq_sources;           /* devices that can raise interrupts */
 	/* Set by the debug-exit port (vCPU thread). */
 	bool exit_requested;
 	int exit_status;

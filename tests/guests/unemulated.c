@@ -1,27 +1,27 @@
 /*
- * unemulated.c — executes a privileged instruction popek does not emulate
- * yet (`what=` on the command line: cr0 = MOV EAX,CR0, lgdt = LGDT).  popek
- * must stop the guest with status 3 and report the instruction's bytes,
- * its EIP and the CPU mode.  Prints the EIP it expects to be reported.
+ * unemulated.c — `what=` on the command line picks the case:
+ *   xsetbv  a privileged instruction popek does not emulate (XSETBV,
+ *           0F 01 D1): popek must stop the guest with status 3 and report
+ *           the instruction's bytes, its EIP and the CPU mode;
+ *   cr0     MOV EAX, CR0, which popek emulates: the guest prints the value
+ *           (PE and ET set at boot) and exits 0.
+ * Prints the EIP it expects to be reported.
  */
 #include "lib.h"
-
-static uint8_t gdtr[6];
 
 int guest_main(void)
 {
 	const char *what = cmdline_get("what");
-	uint32_t eip;
+	uint32_t eip, cr0 = 0;
 
-	if (what && !strcmp(what, "lgdt")) {
-		__asm__ volatile("movl $1f, %0\n\t" : "=r"(eip));
-		printf("unemulated: lgdt at EIP 0x%08x\n", eip);
-		__asm__ volatile("1: lgdt %0" : : "m"(gdtr));
-	} else {
-		__asm__ volatile("movl $2f, %0\n\t" : "=r"(eip));
-		printf("unemulated: mov eax, cr0 at EIP 0x%08x\n", eip);
-		__asm__ volatile("2: movl %%cr0, %%eax" : : : "eax");
+	if (what && !strcmp(what, "cr0")) {
+		__asm__ volatile("movl %%cr0, %0" : "=r"(cr0));
+		printf("unemulated: cr0=0x%08x\n", cr0);
+		return cr0 == 0x11 ? 0 : 1;
 	}
+	__asm__ volatile("movl $1f, %0\n\t" : "=r"(eip));
+	printf("unemulated: xsetbv at EIP 0x%08x\n", eip);
+	__asm__ volatile("1: xsetbv" : : "a"(1), "d"(0), "c"(0));
 	printf("unemulated: continued past the instruction\n");
 	return 0;
 }

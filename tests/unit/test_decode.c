@@ -136,10 +136,11 @@ Test(decode, system)
 
 Test(decode, other_has_length)
 {
-	/* 0F 01 /2: LGDT m (disp32 form), 7 bytes. */
-	struct insn in = DECODE(true, 0x0f, 0x01, 0x15, 0x00, 0x10, 0x00, 0x00);
+	/* 0F 01 /0: SGDT m (disp32 form), 7 bytes: not one of ours. */
+	struct insn in = DECODE(true, 0x0f, 0x01, 0x05, 0x00, 0x10, 0x00, 0x00);
 
 	cr_assert_eq(in.op, INSN_OTHER);
+	cr_assert_eq(in.nopnd, 0);
 	/* 8B /r: MOV r32, r/m32 with disp32: 6 bytes. */
 	in = DECODE(true, 0x8b, 0x05, 0x78, 0x56, 0x34, 0x12);
 	cr_assert_eq(in.op, INSN_OTHER);

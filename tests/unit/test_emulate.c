@@ -607,7 +607,8 @@ Test(emu, hlt_retires)
 
 /* ---- unsupported, bad, fetch ---- */
 
-Test(emu, lgdt_unsupported)
+/* Without ops->sys the system instructions stay unsupported. */
+Test(emu, lgdt_unsupported_without_sys)
 {
 	const uint8_t lgdt[] = { 0x0f, 0x01, 0x15, 0x00, 0x10, 0x00, 0x00 };
 	struct insn in;
@@ -616,7 +617,7 @@ Test(emu, lgdt_unsupported)
 	C.gpr[R_EAX] = 0x1234;
 	cr_assert_eq(step(&in), EMU_UNSUPPORTED);
 	cr_assert_eq(C.eip, 0x100);
-	cr_assert_eq(in.op, INSN_OTHER);
+	cr_assert_eq(in.op, INSN_LGDT);
 	cr_assert_eq(in.len, sizeof(lgdt));
 	cr_assert_arr_eq(in.bytes, lgdt, sizeof(lgdt));
 	cr_assert_eq(C.gpr[R_EAX], 0x1234);

@@ -1,0 +1,25 @@
+# vmm/desc.mk — protected-mode system logic over the virtual CPU
+# (descriptors, segment loads, interrupt delivery, IRET, far transfers,
+# LLDT/LTR, host LDT shadows) and its unit tests.
+
+libpopek_la_SOURCES += \
+	vmm/desc.h \
+	vmm/desc_impl.h \
+	vmm/desc.c \
+	vmm/desc_stack.c \
+	vmm/desc_host.c \
+	vmm/gate.c \
+	vmm/iret.c \
+	vmm/far.c
+
+check_PROGRAMS += tests/unit/test_desc
+tests_unit_test_desc_SOURCES = tests/unit/test_desc.c tests/unit/desc_fixture.h
+tests_unit_test_desc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_desc_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test_desc
+
+check_PROGRAMS += tests/unit/test_gate
+tests_unit_test_gate_SOURCES = tests/unit/test_gate.c tests/unit/desc_fixture.h
+tests_unit_test_gate_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_gate_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test_gate

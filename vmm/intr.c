@@ -1,0 +1,111 @@
+/*
+ * intr.c — interrupt injection (see intr.h).
+ *
+ * Locking: irq_lock guards the pending bitmap and `halted`; everything
+ * else here runs on the vCPU thread.  Ordering against the kick: the run
+ * loop clears area->kicked before it looks at the bitmap, and a raiser
+ * sets the bit before it sends the kick, so a vector raised after the look
+ * always finds either the guest (which exits) or popek_enter (which sees
+ * `kicked` and does not enter).
+ */
+#include "vmm/intr.h"
+#include "vmm/system.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int intr_init(struct vcpu *v)
+{
+	if (pthread_mutex_init(&v->irq_lock, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&v->irq_cond, NULL) != 0) {
+		pthread_mutex_destroy(&v->irq_lock);
+		return -1;
+	}
+	return 0;
+}
+
+void intr_destroy(struct vcpu *v)
+{
+	pthread_cond_destroy(&v->irq_cond);
+	pthread_mutex_destroy(&v->irq_lock);
+}
+
+void vcpu_raise_irq(struct vcpu *v, int vector)
+{
+	bool halted;
+
+	pthread_mutex_lock(&v->irq_lock);
+	v->irq_pending[(vector >> 6) & 3] |= 1ull << (vector & 63);
+	halted = v->halted;
+	pthread_cond_signal(&v->irq_cond);
+	pthread_mutex_unlock(&v->irq_lock);
+	if (!halted && v->tid > 0)
+		syscall(SYS_tgkill, getpid(), v->tid, SIGKICK);
+}
+
+void vcpu_lower_irq(struct vcpu *v, int vector)
+{
+	pthread_mutex_lock(&v->irq_lock);
+	v->irq_pending[(vector >> 6) & 3] &= ~(1ull << (vector & 63));
+	pthread_mutex_unlock(&v->irq_lock);
+}
+
+/* Highest pending vector, or -1.  Caller holds irq_lock. */
+static int highest_pending(const struct vcpu *v)
+{
+	for (int w = 3; w >= 0; w--)
+		if (v->irq_pending[w])
+			return w * 64 + 63 - __builtin_clzll(v->irq_pending[w]);
+	return -1;
+}
+
+void intr_inject(struct vcpu *v)
+{
+	int vec;
+
+	v->area->kicked = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!(v->cpu.eflags & EFLAGS_IF))
+		return;
+	pthread_mutex_lock(&v->irq_lock);
+	vec = highest_pending(v);
+	if (vec >= 0 && (v->cpu.sti_shadow || v->sys.mov_ss_shadow)) {
+		/* Run the one instruction the shadow covers, then deliver. */
+		v->shadow_step = true;
+		vec = -1;
+	} else if (vec >= 0) {
+		v->irq_pending[vec >> 6] &= ~(1ull << (vec & 63));
+	}
+	pthread_mutex_unlock(&v->irq_lock);
+	if (vec >= 0) {
+		v->vm->counters[CTR_irqs]++;
+		system_deliver(v, vec, INT_EXTERNAL, false, 0);
+	}
+}
+
+bool intr_wait(struct vcpu *v)
+{
+	if (v->vm->irq_sources == 0)
+		return false;
+	pthread_mutex_lock(&v->irq_lock);
+	v->halted = true;
+	while (highest_pending(v) < 0 && !v->vm->exit_requested)
+		pthread_cond_wait(&v->irq_cond, &v->irq_lock);
+	v->halted = false;
+	pthread_mutex_unlock(&v->irq_lock);
+	return true;
+}
+
+void intr_after_exit(struct vcpu *v, bool shadow_before)
+{
+	/* A kick may come before the shadowed instruction ran: keep it. */
+	if (!shadow_before || v->exit.reason == EXIT_KICK)
+		return;
+	v->cpu.sti_shadow = false;
+	v->sys.mov_ss_shadow = false;
+	v->shadow_step = false;
+}

@@ -1,0 +1,491 @@
+/*
+ * system.c — the monitor's side of the guest's system instructions: the
+ * emulator's `struct emu_sys` callbacks over the virtual CPU (cpu.h),
+ * guest memory as the emulator and the descriptor logic reach it, the
+ * host-LDT shadows of the guest's segments, and exception delivery.
+ *
+ * A callback that must give the guest a fault records it in v->fault and
+ * returns -1; the exit handler delivers it through the guest IDT once the
+ * emulator has stopped.  A path popek cannot follow (triple fault,
+ * unsupported feature) stops the VM with vcpu_crash() and also returns -1.
+ *
+ * Host shadows: guest GDT entry i lives in host LDT entry i as a DPL-3
+ * copy (modify_ldt), so host selector = (i << 3) | TI | RPL 3.  A segment
+ * register's shadow is (re)written whenever its cache changes; push/pop of
+ * the resulting host selectors round-trips natively.
+ */
+#include "vmm/system.h"
+#include "vmm/desc.h"
+#include "vmm/msr.h"
+#include "vmm/vm.h"
+#include "vmm/fatal.h"
+
+#include <asm/ldt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+/* Last guest-usable byte of a shadowed segment: the whole window for now
+ * (the monitor region, once it exists, is carved out here). */
+#define SHADOW_LIMIT_CAP 0xFFFFFFFFu
+
+/* --- guest memory (paging off: linear = physical) --------------------- */
+
+/* Paging off: an access beyond RAM is no guest fault popek can give yet
+ * (hardware would read all ones there): stop the VM and say where. */
+static bool in_ram(struct vcpu *v, uint32_t lin, unsigned len, const char *op)
+{
+	if ((uint64_t)lin + len <= v->vm->ram.size)
+		return true;
+	vcpu_crash(v, "%s guest-physical 0x%08x (%u bytes) beyond guest RAM "
+	           "(%llu MiB) during emulation", op, lin, len,
+	           (unsigned long long)(v->vm->ram.size >> 20));
+	v->fault.vector = -1;
+	return false;
+}
+
+int guest_read(void *ctx, uint32_t lin, void *dst, unsigned len)
+{
+	struct vcpu *v = ctx;
+
+	if (!in_ram(v, lin, len, "read of"))
+		return -1;
+	memcpy(dst, v->vm->ram.host + lin, len);
+	return 0;
+}
+
+int guest_write(void *ctx, uint32_t lin, const void *src, unsigned len)
+{
+	struct vcpu *v = ctx;
+
+	if (!in_ram(v, lin, len, "write to"))
+		return -1;
+	memcpy(v->vm->ram.host + lin, src, len);
+	return 0;
+}
+
+static struct cpu_mem sys_mem(struct vcpu *v)
+{
+	return (struct cpu_mem){ .read = guest_read, .write = guest_write,
+	                         .ctx = v };
+}
+
+/* --- results of the descriptor logic ---------------------------------- */
+
+static void mark_all_segs(struct vcpu *v)
+{
+	v->seg_dirty = (1u << SEG_COUNT) - 1;
+}
+
+/* Turn a cpu_result into the callback convention (0 / -1). */
+static int result(struct vcpu *v, enum cpu_result r, const struct cpu_fault *f,
+                  const char *what)
+{
+	switch (r) {
+	case CPU_OK:
+		mark_all_segs(v);
+		return 0;
+	case CPU_FAULT:
+		v->fault = *f;
+		return -1;
+	case CPU_TRIPLE:
+		vcpu_crash(v, "triple fault during %s", what);
+		break;
+	case CPU_UNSUPPORTED:
+		vcpu_crash(v, "unsupported: %s (%s)", f && f->why ? f->why : what,
+		           what);
+		break;
+	}
+	v->fault.vector = -1;
+	return -1;
+}
+
+static void raise_fault(void *ctx, int vector, uint32_t error)
+{
+	struct vcpu *v = ctx;
+
+	v->fault.vector = vector;
+	v->fault.has_error = vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) ||
+	                     vector == VEC_AC;
+	v->fault.error = error;
+	v->fault.why = "raised by the emulator";
+}
+
+static int gp0(struct vcpu *v)
+{
+	raise_fault(v, VEC_GP, 0);
+	return -1;
+}
+
+/* --- the emu_sys callbacks --------------------------------------------- */
+
+static int sys_load_seg(void *ctx, enum seg seg, uint16_t sel)
+{
+	struct vcpu *v = ctx;
+	struct cpu_mem m = sys_mem(v);
+	struct cpu_fault f = { .vector = -1 };
+
+	return result(v, seg_load(&v->cpu, &v->sys, &m, seg, sel, &f), &f,
+	              "segment load");
+}
+
+static int sys_far_jmp(void *ctx, uint16_t sel, uint32_t off)
+{
+	struct vcpu *v = ctx;
+	struct cpu_mem m = sys_mem(v);
+	struct cpu_fault f = { .vector = -1 };
+
+	return result(v, cpu_far_jmp(&v->cpu, &v->sys, &m, sel, off, &f), &f,
+	              "far JMP");
+}
+
+static int sys_far_call(void *ctx, uint16_t sel, uint32_t off, unsigned opsize)
+{
+	struct vcpu *v = ctx;
+	struct cpu_mem m = sys_mem(v);
+	struct cpu_fault f = { .vector = -1 };
+
+	return result(v, cpu_far_call(&v->cpu, &v->sys, &m, sel, off, opsize, &f),
+	              &f, "far CALL");
+}
+
+static int sys_far_ret(void *ctx, unsigned pop_bytes, unsigned opsize)
+{
+	struct vcpu *v = ctx;
+	struct cpu_mem m = sys_mem(v);
+	struct cpu_fault f = { .vector = -1 };
+
+	return result(v, cpu_far_ret(&v->cpu, &v->sys, &m, pop_bytes, opsize, &f),
+	              &f, "far RET");
+}
+
+static int sys_iret(void *ctx, unsigned opsize)
+{
+	struct vcpu *v = ctx;
+	struct cpu_mem m = sys_mem(v);
+	struct cpu_fault f = { .vector = -1 };
+
+	return result(v, cpu_iret(&v->cpu, &v->sys, &m, opsize, &f), &f, "IRET");
+}
+
+static int sys_lgdt(void *ctx, uint32_t base, uint16_t limit)
+{
+	struct vcpu *v = ctx;
+
+	v->sys.gdtr = (struct dtr){ .base = base, .limit = limit };
+	return 0;
+}
+
+static int sys_lidt(void *ctx, uint32_t base, uint16_t limit)
+{
+	struct vcpu *v = ctx;
+
+	v->sys.idtr = (struct dtr){ .base = base, .limit = limit };
+	return 0;
+}
+
+static int sys_lldt(void *ctx, uint16_t sel)
+{
+	struct vcpu *v = ctx;
+	struct cpu_mem m = sys_mem(v);
+	struct cpu_fault f = { .vector = -1 };
+
+	if (sel & ~3u) {
+		/* Guest LDT selectors would load host LDT entries directly,
+		 * where the GDT shadows live. */
+		vcpu_crash(v, "unsupported: a guest LDT (LLDT 0x%04x)", sel);
+		v->fault.vector = -1;
+		return -1;
+	}
+	return result(v, cpu_lldt(&v->cpu, &v->sys, &m, sel, &f), &f, "LLDT");
+}
+
+static int sys_ltr(void *ctx, uint16_t sel)
+{
+	struct vcpu *v = ctx;
+	struct cpu_mem m = sys_mem(v);
+	struct cpu_fault f = { .vector = -1 };
+
+	return result(v, cpu_ltr(&v->cpu, &v->sys, &m, sel, &f), &f, "LTR");
+}
+
+/* CR4 bits the virtual i686 accepts (CPUID shows their features). */
+#define CR4_VALID (CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE | \
+                   CR4_OSFXSR | CR4_OSXMMEXCPT)
+/* CR0 bits the guest may change; ET is hardwired to 1 on a P6. */
+#define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | \
+                   CR0_AM | CR0_NW | CR0_CD | CR0_PG)
+
+static int write_cr0(struct vcpu *v, uint32_t val)
+{
+	val = (val & CR0_VALID) | CR0_ET;
+	if (((val & CR0_PG) && !(val & CR0_PE)) ||
+	    ((val & CR0_NW) && !(val & CR0_CD)))
+		return gp0(v);                   /* SDM vol. 2, MOV CR: #GP(0) */
+	if (!(val & CR0_PE) || (val & CR0_PG)) {
+		vcpu_crash(v, "unsupported: CR0 = 0x%08x (%s)", val,
+		           (val & CR0_PG) ? "paging: shadow page tables are not "
+		           "built yet" : "real mode");
+		v->fault.vector = -1;
+		return -1;
+	}
+	v->sys.cr0 = val;
+	return 0;
+}
+
+static int sys_write_cr(void *ctx, int cr, uint32_t val)
+{
+	struct vcpu *v = ctx;
+
+	switch (cr) {
+	case 0: return write_cr0(v, val);
+	case 2: v->sys.cr2 = val; return 0;
+	case 3: v->sys.cr3 = val; v->vm->counters[CTR_cr3_loads]++; return 0;
+	case 4:
+		if (val & ~CR4_VALID)
+			return gp0(v);
+		v->sys.cr4 = val;
+		return 0;
+	default:
+		raise_fault(v, VEC_UD, 0);
+		return -1;
+	}
+}
+
+static int sys_read_cr(void *ctx, int cr, uint32_t *val)
+{
+	struct vcpu *v = ctx;
+	const uint32_t *r[5] = { &v->sys.cr0, NULL, &v->sys.cr2, &v->sys.cr3,
+	                         &v->sys.cr4 };
+
+	if (cr < 0 || cr > 4 || !r[cr]) {
+		raise_fault(v, VEC_UD, 0);
+		return -1;
+	}
+	*val = *r[cr];
+	return 0;
+}
+
+/* DR4/DR5 alias DR6/DR7 while CR4.DE = 0 (SDM vol. 3B, 17.2.2). */
+static int dr_index(struct vcpu *v, int dr)
+{
+	if ((dr == 4 || dr == 5) && !(v->sys.cr4 & CR4_DE))
+		return dr + 2;
+	if (dr == 4 || dr == 5) {
+		raise_fault(v, VEC_UD, 0);
+		return -1;
+	}
+	return dr;
+}
+
+static int sys_read_dr(void *ctx, int dr, uint32_t *val)
+{
+	struct vcpu *v = ctx;
+	int i = dr_index(v, dr);
+
+	if (i < 0)
+		return -1;
+	*val = v->sys.dr[i];
+	return 0;
+}
+
+static int sys_write_dr(void *ctx, int dr, uint32_t val)
+{
+	struct vcpu *v = ctx;
+	int i = dr_index(v, dr);
+
+	if (i < 0)
+		return -1;
+	v->sys.dr[i] = val;  /* stored: breakpoints are not armed */
+	return 0;
+}
+
+static int sys_rdmsr(void *ctx, uint32_t index, uint64_t *val)
+{
+	struct vcpu *v = ctx;
+
+	if (msr_read(&v->msr, index, __rdtsc(), val) == 0)
+		return 0;
+	if (v->vm->cfg.trace_msr)
+		fprintf(stderr, "popek: rdmsr 0x%08x: unknown MSR, #GP\n", index);
+	return gp0(v);
+}
+
+static int sys_wrmsr(void *ctx, uint32_t index, uint64_t val)
+{
+	struct vcpu *v = ctx;
+
+	if (msr_write(&v->msr, index, val, __rdtsc()) == 0)
+		return 0;
+	if (v->vm->cfg.trace_msr)
+		fprintf(stderr, "popek: wrmsr 0x%08x <- 0x%016llx: unknown MSR or "
+		        "reserved bits, #GP\n", index, (unsigned long long)val);
+	return gp0(v);
+}
+
+static int sys_invlpg(void *ctx, uint32_t linear)
+{
+	struct vcpu *v = ctx;
+
+	(void)linear; /* recorded for shadowpt; nothing is cached yet */
+	v->vm->counters[CTR_invlpg]++;
+	return 0;
+}
+
+static int sys_clts(void *ctx)
+{
+	struct vcpu *v = ctx;
+
+	v->sys.cr0 &= ~CR0_TS;
+	return 0;
+}
+
+static int sys_wbinvd(void *ctx)
+{
+	(void)ctx;   /* caches are the host's business */
+	return 0;
+}
+
+const struct emu_sys guest_sys = {
+	.load_seg = sys_load_seg, .far_jmp = sys_far_jmp,
+	.far_call = sys_far_call, .far_ret = sys_far_ret, .iret = sys_iret,
+	.lgdt = sys_lgdt, .lidt = sys_lidt, .lldt = sys_lldt, .ltr = sys_ltr,
+	.read_cr = sys_read_cr, .write_cr = sys_write_cr,
+	.read_dr = sys_read_dr, .write_dr = sys_write_dr,
+	.rdmsr = sys_rdmsr, .wrmsr = sys_wrmsr, .invlpg = sys_invlpg,
+	.clts = sys_clts, .wbinvd = sys_wbinvd,
+};
+
+void system_raise(void *ctx, int vector, uint32_t error)
+{
+	raise_fault(ctx, vector, error);
+}
+
+/* --- delivery and host shadows ------------------------------------------ */
+
+static void delivered(struct vcpu *v, enum cpu_result r, int vector)
+{
+	v->vm->counters[CTR_delivered]++;
+	if (r == CPU_OK)
+		mark_all_segs(v);
+	else if (r == CPU_TRIPLE)
+		vcpu_crash(v, "triple fault delivering vector 0x%x", vector);
+	else
+		vcpu_crash(v, "unsupported: delivering vector 0x%x (%s)", vector,
+		           cpu_unsupported_why());
+}
+
+void system_deliver(struct vcpu *v, int vector, enum int_kind kind,
+                    bool has_error, uint32_t error)
+{
+	struct cpu_mem m = sys_mem(v);
+
+	delivered(v, cpu_interrupt(&v->cpu, &v->sys, &m, vector, kind,
+	                           has_error, error), vector);
+}
+
+void system_soft_int(struct vcpu *v, int vector, unsigned insn_len)
+{
+	struct cpu_mem m = sys_mem(v);
+
+	delivered(v, cpu_soft_interrupt(&v->cpu, &v->sys, &m, vector, insn_len),
+	          vector);
+}
+
+static int ldt_write(unsigned entry, const struct user_desc *d)
+{
+	struct user_desc copy = *d;
+
+	copy.entry_number = entry;
+	return (int)syscall(SYS_modify_ldt, 0x11, &copy, sizeof(copy));
+}
+
+/* Host LDT entries 256..261: one private slot per segment register, for
+ * the rare cache that cannot share entry `index` (see host_entry()). */
+#define PRIVATE_SLOT_BASE 256u
+
+/* The host LDT entry that will shadow segment register s, whose host
+ * descriptor is d: the guest's own index, so that pushing and popping the
+ * resulting host selector round-trips natively — unless another segment
+ * register already uses that entry with a different descriptor (the guest
+ * rewrote a GDT entry that is still loaded elsewhere, e.g. its boot CS),
+ * or the index lies in or above the private slots. */
+static unsigned host_entry(const struct vcpu *v, int s, unsigned idx,
+                           const struct user_desc *d)
+{
+	if (idx >= PRIVATE_SLOT_BASE)
+		return PRIVATE_SLOT_BASE + (unsigned)s;
+	for (int t = 0; t < SEG_COUNT; t++) {
+		if (t == s || (v->host_sel[t] >> 3) != idx || !v->host_sel[t])
+			continue;
+		if (memcmp(&v->ldt_cache[idx], d, sizeof(*d)) != 0)
+			return PRIVATE_SLOT_BASE + (unsigned)s;
+	}
+	return idx;
+}
+
+/* Make the host hold the shadow of every segment register whose cache
+ * changed, and the matching host selectors. */
+void system_sync_segments(struct vcpu *v)
+{
+	for (int s = 0; s < SEG_COUNT && v->seg_dirty; s++) {
+		if (!(v->seg_dirty & (1u << s)))
+			continue;
+		v->seg_dirty &= ~(1u << s);
+		const struct seg_cache *c = &v->sys.seg[s];
+		struct user_desc d;
+		unsigned idx = c->sel >> 3;
+
+		if ((c->sel & ~3u) == 0 ||
+		    !desc_to_host(c, idx, SHADOW_LIMIT_CAP, &d)) {
+			v->host_sel[s] = 0;   /* null: any use faults, as it should */
+			continue;
+		}
+		idx = host_entry(v, s, idx, &d);
+		d.entry_number = idx;
+		/* modify_ldt copies the whole LDT: skip writes that change
+		 * nothing (DS, ES and SS usually share one entry). */
+		if (memcmp(&v->ldt_cache[idx], &d, sizeof(d)) != 0) {
+			if (ldt_write(idx, &d) < 0)
+				fatal_bug("modify_ldt(entry %u): %s", idx,
+				          strerror(errno));
+			v->ldt_cache[idx] = d;
+			v->vm->counters[CTR_ldt_writes]++;
+		}
+		v->ldt_owner[idx] = *c;
+		v->host_sel[s] = (uint16_t)((idx << 3) | 7);
+	}
+	v->cpu.cpl = (uint8_t)v->sys.cpl;
+	v->cpu.ss16 = !SEG_ATTR_DB(v->sys.seg[SEG_SS].attr);
+}
+
+/* After an exit: segment loads the guest made without trapping.  Guest
+ * code that pushes a segment register and pops it later (an interrupt
+ * handler saving DS) reloads popek's host selector natively; the host then
+ * holds the right descriptor but the virtual cache does not know.  Map the
+ * host selector back to the guest cache it shadows.  A host GDT selector
+ * is one of the silent aliases (docs/host-gdt-aliases.md): the guest sees
+ * its selector value, the descriptor is the host's. */
+void system_native_loads(struct vcpu *v)
+{
+	for (int s = 0; s < SEG_COUNT; s++) {
+		uint16_t now = v->host_sel[s];
+
+		if (now == v->area->sel[s])
+			continue;
+		if (now & 4)
+			v->sys.seg[s] = v->ldt_owner[now >> 3];
+		else if ((now & ~3u) == 0)
+			v->sys.seg[s] = (struct seg_cache){ .sel = now };
+		else {
+			v->sys.seg[s].sel = now;
+			v->vm->counters[CTR_host_aliases]++;
+		}
+		if (s == SEG_CS)
+			v->cpu.code32 = SEG_ATTR_DB(v->sys.seg[s].attr);
+		v->cpu.seg_base[s] = v->sys.seg[s].base;
+	}
+}

@@ -1,0 +1,29 @@
+/*
+ * system.h — the monitor's side of system instructions and exception
+ * delivery (system.c): the emulator's emu_sys callbacks over the virtual
+ * CPU, guest memory for the emulator, and the host-LDT shadows.
+ */
+#ifndef POPEK_VMM_SYSTEM_H
+#define POPEK_VMM_SYSTEM_H
+
+#include "vmm/desc.h"
+#include "vmm/vcpu.h"
+
+/* Guest linear memory (paging off), for emu_ops and cpu_mem. */
+int guest_read(void *ctx, uint32_t lin, void *dst, unsigned len);
+int guest_write(void *ctx, uint32_t lin, const void *src, unsigned len);
+/* emu_ops.raise: record a fault the emulator found. */
+void system_raise(void *ctx, int vector, uint32_t error);
+extern const struct emu_sys guest_sys;
+/* Deliver an interrupt or exception through the guest IDT (triple fault
+ * and unsupported paths stop the VM). */
+void system_deliver(struct vcpu *v, int vector, enum int_kind kind,
+                    bool has_error, uint32_t error);
+/* After an exit: take in segment loads the guest made natively. */
+void system_native_loads(struct vcpu *v);
+/* Deliver INT n / INT3 / INTO (EIP already past it, insn_len long). */
+void system_soft_int(struct vcpu *v, int vector, unsigned insn_len);
+/* Write the host shadows of changed segment caches; set host selectors. */
+void system_sync_segments(struct vcpu *v);
+
+#endif
