@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "vmm/vm.h"
+#include "vmm/cpuid.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: popek run [options] KERNEL\n"
+"       popek cpuid           print the virtual CPU's CPUID table\n"
 "       popek --version | --help\n"
 "\n"
 "Run a 32-bit x86 guest kernel (multiboot v1 ELF) without hardware\n"
@@ -129,5 +131,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cpuid"))
+		return cpuid_command(argc - 1, argv + 1);
 	return bad("unknown command %s", argv[1]);
 }
