@@ -13,4 +13,14 @@ run_popek 10 run --append what=cr0 "$GUESTS/unemulated.elf"
 expect_status 0
 expect_out '^unemulated: cr0=0x00000011$'
 
+run_popek 10 run --append what=pat "$GUESTS/unemulated.elf"
+expect_status 0
+expect_out '^unemulated: msr 0x277 = 0x0007040600070406$'
+
+run_popek 10 run --trace-msr --append what=badmsr "$GUESTS/unemulated.elf"
+expect_status 3
+expect_no_out '^unemulated: msr'
+expect_err '^popek: rdmsr 0x12345678: unknown MSR, #GP$'
+expect_err 'triple fault'
+
 finish
