@@ -188,6 +188,19 @@ static void exit_syscall_lost(struct vcpu *v)
 	           v->exit.syscall_nr);
 }
 
+/* INT3 (CC) and INTO (CE) are one byte, INT 3 / INT 4 (CD 03 / CD 04)
+ * two; both arrive as the same host trap with EIP past the instruction. */
+static unsigned trap_insn_len(const struct vcpu *v, int vec)
+{
+	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
+	const uint8_t *ram = v->vm->ram.host;
+
+	if (lin >= 2 && lin <= v->vm->ram.size && ram[lin - 2] == 0xCD &&
+	    ram[lin - 1] == (uint8_t)vec)
+		return 2;
+	return 1;
+}
+
 static void exit_exception(struct vcpu *v)
 {
 	int vec = v->exit.vector;
@@ -206,7 +219,7 @@ static void exit_exception(struct vcpu *v)
 	 * EIP past the instruction: for the guest they are software
 	 * interrupts, subject to the gate's DPL. */
 	if (vec == VEC_BP || vec == VEC_OF)
-		system_soft_int(v, vec, 1);  /* CC int3 and CE into */
+		system_soft_int(v, vec, trap_insn_len(v, vec));
 	else
 		system_deliver(v, vec, INT_EXCEPTION, has_error_code(vec),
 		               v->exit.error);
