@@ -9,6 +9,7 @@ libpopek_la_SOURCES += \
 	vmm/hostcheck.c \
 	vmm/exits.c vmm/exits.def \
 	vmm/system.c vmm/system.h \
+	vmm/segshadow.c \
 	vmm/intr.c vmm/intr.h \
 	vmm/msr.c vmm/msr.h \
 	vmm/cpuid.c vmm/cpuid.h \
