@@ -5,8 +5,14 @@
  * so a segment register holds host selector (i << 3) | TI | RPL 3; pushing
  * and popping it round-trips natively, and system_native_loads() maps such
  * native loads back to the guest cache.  A register whose descriptor cannot
- * share entry i with another register gets a private slot.  Guest LDT
- * selectors would index the same host table: a guest LDT is unsupported.
+ * share entry i with another register gets a private slot.
+ *
+ * A guest LDT: guest code loads TI=1 selectors natively from the host LDT,
+ * so while one is loaded its entry j is shadowed at host entry j, eagerly,
+ * on every LLDT (until shadowpt traces descriptor-table pages, a guest
+ * write to its LDT takes effect at the next LLDT), and GDT-backed
+ * registers whose index falls inside it move to private slots.  Up to
+ * LDT_SHADOW_MAX entries: the private slots lie above them.
  *
  * vCPU thread only.
  */
@@ -35,6 +41,8 @@ static int ldt_write(unsigned entry, const struct user_desc *d)
 /* Host LDT entries 256..261: one private slot per segment register, for
  * the rare cache that cannot share entry `index` (see host_entry()). */
 #define PRIVATE_SLOT_BASE 256u
+/* Guest LDT entries popek shadows (entries 0..255: limit 0x7FF). */
+#define LDT_SHADOW_MAX PRIVATE_SLOT_BASE
 
 /* The host LDT entry that will shadow segment register s, whose host
  * descriptor is d: the guest's own index, so that pushing and popping the
@@ -47,6 +55,10 @@ static unsigned host_entry(const struct vcpu *v, int s, unsigned idx,
 {
 	if (idx >= PRIVATE_SLOT_BASE)
 		return PRIVATE_SLOT_BASE + (unsigned)s;
+	if (v->sys.seg[s].sel & 4)
+		return idx;              /* the guest LDT's own shadow */
+	if (idx < v->ldt_shadowed)
+		return PRIVATE_SLOT_BASE + (unsigned)s;  /* taken by the LDT */
 	for (int t = 0; t < SEG_COUNT; t++) {
 		if (t == s || (v->host_sel[t] >> 3) != idx || !v->host_sel[t])
 			continue;
@@ -117,4 +129,40 @@ void system_native_loads(struct vcpu *v)
 			v->cpu.code32 = SEG_ATTR_DB(v->sys.seg[s].attr);
 		v->cpu.seg_base[s] = v->sys.seg[s].base;
 	}
+}
+
+/* Shadow the guest LDT that LLDT just loaded (see the header). */
+int segshadow_ldt(struct vcpu *v)
+{
+	const struct seg_cache *l = &v->sys.ldtr;
+	unsigned n = desc_usable(l) ? (l->limit + 1) / 8 : 0;
+
+	if (n > LDT_SHADOW_MAX) {
+		vcpu_crash(v, "unsupported: a guest LDT of %u entries (popek "
+		           "shadows up to %u)", n, LDT_SHADOW_MAX);
+		v->fault.vector = -1;
+		return -1;
+	}
+	for (unsigned j = 0; j < n; j++) {
+		uint64_t raw = 0;
+		struct seg_cache c;
+		struct user_desc d = { .entry_number = j, .read_exec_only = 1,
+		                       .seg_not_present = 1 };  /* empty */
+
+		if (guest_read(v, l->base + 8 * j, &raw, 8) < 0)
+			return -1;
+		desc_decode(raw, (uint16_t)(j << 3 | 4 | (raw >> 45 & 3)), &c);
+		if (j == 0 || !desc_to_host(&c, j, SHADOW_LIMIT_CAP, &d))
+			c = (struct seg_cache){ .sel = (uint16_t)(j << 3 | 4) };
+		if (memcmp(&v->ldt_cache[j], &d, sizeof(d)) != 0) {
+			if (ldt_write(j, &d) < 0)
+				fatal_bug("modify_ldt(entry %u): %s", j, strerror(errno));
+			v->ldt_cache[j] = d;
+			v->vm->counters[CTR_ldt_writes]++;
+		}
+		v->ldt_owner[j] = c;
+	}
+	v->ldt_shadowed = n;
+	v->seg_dirty = (1u << SEG_COUNT) - 1;   /* GDT users may have to move */
+	return 0;
 }

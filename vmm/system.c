@@ -15,7 +15,6 @@
 #include "vmm/desc.h"
 #include "vmm/msr.h"
 #include "vmm/vm.h"
-#include "vmm/fatal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -183,14 +182,9 @@ static int sys_lldt(void *ctx, uint16_t sel)
 	struct cpu_mem m = sys_mem(v);
 	struct cpu_fault f = { .vector = -1 };
 
-	if (sel & ~3u) {
-		/* Guest LDT selectors would load host LDT entries directly,
-		 * where the GDT shadows live. */
-		vcpu_crash(v, "unsupported: a guest LDT (LLDT 0x%04x)", sel);
-		v->fault.vector = -1;
+	if (result(v, cpu_lldt(&v->cpu, &v->sys, &m, sel, &f), &f, "LLDT") < 0)
 		return -1;
-	}
-	return result(v, cpu_lldt(&v->cpu, &v->sys, &m, sel, &f), &f, "LLDT");
+	return segshadow_ldt(v);
 }
 
 static int sys_ltr(void *ctx, uint16_t sel)

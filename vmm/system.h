@@ -19,6 +19,8 @@ extern const struct emu_sys guest_sys;
  * and unsupported paths stop the VM). */
 void system_deliver(struct vcpu *v, int vector, enum int_kind kind,
                     bool has_error, uint32_t error);
+/* After LLDT: shadow the guest LDT's entries at their own host index. */
+int segshadow_ldt(struct vcpu *v);
 /* After an exit: take in segment loads the guest made natively. */
 void system_native_loads(struct vcpu *v);
 /* Deliver INT n / INT3 / INTO (EIP already past it, insn_len long). */

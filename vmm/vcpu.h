@@ -53,6 +53,7 @@ struct vcpu {
 	uint8_t seg_dirty;             /* caches whose host shadow is stale */
 	struct user_desc *ldt_cache;   /* what each host LDT entry holds */
 	struct seg_cache *ldt_owner;   /* the guest cache each one shadows */
+	unsigned ldt_shadowed;         /* guest LDT entries at host 0..n-1 */
 	struct cpu_fault fault;        /* recorded for delivery after an exit */
 	/* Interrupts (intr.c): irq_lock guards irq_pending and halted. */
 	pthread_mutex_t irq_lock;
