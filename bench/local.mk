@@ -3,7 +3,7 @@
 
 # bench/exits: the host floor (a plain host program) and the bench guest.
 noinst_PROGRAMS = bench/exits/floor
-bench_exits_floor_SOURCES = bench/exits/floor.c
+bench_exits_floor_SOURCES = bench/exits/floor.c bench/tsc_hz.h
 noinst_DATA += bench/exits/exits.elf bench/nano/nano.elf
 EXTRA_DIST += bench/exits/exits.c bench/exits/run
 CLEANFILES += bench/exits/exits.elf bench/exits/exits.o32
@@ -13,9 +13,9 @@ CLEANFILES += bench/exits/exits.elf bench/exits/exits.o32
 # bench/nano: the bench guest (generic guest rules) and its native i386
 # counterpart (a Linux i386 process: gcc -m32 with the multilib libc).
 noinst_DATA += bench/nano/native
-EXTRA_DIST += bench/nano/nano.c bench/nano/native.c bench/nano/run
+EXTRA_DIST += bench/nano/nano.c bench/nano/native.c bench/nano/run bench/tsc_hz.h
 CLEANFILES += bench/nano/nano.elf bench/nano/nano.o32 bench/nano/native
 .SECONDARY: bench/nano/nano.o32
-bench/nano/native: $(srcdir)/bench/nano/native.c
+bench/nano/native: $(srcdir)/bench/nano/native.c $(srcdir)/bench/tsc_hz.h
 	@$(MKDIR_P) $(@D)
-	$(AM_V_CC)$(CC) -m32 -O2 -Wall -Wextra -Werror -o $@ $<
+	$(AM_V_CC)$(CC) -m32 -O2 -Wall -Wextra -Werror -I$(srcdir) -o $@ $<

@@ -5,7 +5,7 @@ libpopek_la_SOURCES += vmm/emulate.c vmm/emulate.h vmm/emulate_impl.h \
 	vmm/emulate_io.c vmm/emulate_system.c vmm/emulate_segment.c
 
 check_PROGRAMS += tests/unit/test_decode
-tests_unit_test_decode_SOURCES = tests/unit/test_decode.c
+tests_unit_test_decode_SOURCES = tests/unit/test_decode.c tests/unit/decode_helpers.h
 tests_unit_test_decode_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_decode_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test_decode

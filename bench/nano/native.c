@@ -19,6 +19,8 @@
 #include <ucontext.h>
 #include <x86intrin.h>
 
+#include "bench/tsc_hz.h"
+
 static uint32_t *samples;
 static int n;
 
@@ -44,19 +46,6 @@ static void on_fpe(int sig, siginfo_t *si, void *ctx)
 __attribute__((noinline)) static void empty(void)
 {
 	__asm__ volatile("" ::: "memory");
-}
-
-static double tsc_hz(void)
-{
-	struct timespec a, b;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	uint64_t t0 = __rdtsc();
-	do
-		clock_gettime(CLOCK_MONOTONIC, &b);
-	while ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec) < 2e8);
-	uint64_t t1 = __rdtsc();
-	return (double)(t1 - t0) /
-	       ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) * 1e9;
 }
 
 /* lfence; rdtsc, exactly as the guest times itself. */

@@ -9,20 +9,8 @@
 #include <string.h>
 
 #include "scan/decode.h"
+#include "tests/unit/decode_helpers.h"
 
-#define DECODE(mode32, ...) \
-	decode_ok((const uint8_t[]){ __VA_ARGS__ }, \
-	          sizeof((const uint8_t[]){ __VA_ARGS__ }), (mode32))
-
-static struct insn decode_ok(const uint8_t *b, size_t n, bool code32)
-{
-	struct insn in;
-
-	cr_assert_eq(scan_decode(b, n, code32, &in), 0);
-	cr_assert_eq(in.len, n, "length %u, expected %zu", in.len, n);
-	cr_assert_arr_eq(in.bytes, b, n);
-	return in;
-}
 
 static void check_op(struct insn in, enum insn_op op, unsigned opsize,
                      unsigned nopnd)
