@@ -8,11 +8,16 @@
  * APIC is emulated), SEP (SYSENTER is not virtualised; on AMD hosts it is
  * #UD in compatibility mode), MTRR and PAT (the MSRs exist, minimal, but
  * the features are not advertised), PSE36, CLFSH, and every leaf-1 ECX
- * feature (SSE3 onwards, PCID) except the hypervisor bit.  Leaf 2 reports
- * no cache descriptors (0x80 in AL = one call, the rest null).  Out-of-range
- * basic leaves answer like the highest basic leaf, as Intel CPUs do;
- * out-of-range extended and hypervisor leaves answer zeros.  Leaf
- * 0x40000000 names popek; 0x80000001 has no SYSCALL, NX or LM.
+ * feature (SSE3 onwards, PCID) except the hypervisor bit.  Leaf-1 EBX
+ * still gives the CLFLUSH line size (8 qwords); guests read it only when
+ * CLFSH is set.  Max basic leaf 2 also means no leaf 7: UMIP, SMEP and SMAP
+ * cannot even be asked about.  Leaf 2 reports no cache descriptors (AL = 1:
+ * one call; every other byte a null descriptor).  Leaves past the basic or
+ * extended maximum answer like the highest basic leaf (leaf 2), as Intel
+ * documents for both ranges (SDM vol. 2A, CPUID, "INPUT EAX = 0");
+ * hypervisor leaves past 0x40000000 answer zeros, so a probe there finds
+ * no second signature.  Leaf 0x40000000 names popek; 0x80000001 has no
+ * SYSCALL, NX or LM.
  *
  * Under --mode=trap guest code executing CPUID directly sees the host's:
  * this host has no CPUID faulting (arch_prctl(ARCH_SET_CPUID) fails), so
@@ -152,8 +157,9 @@ void cpuid_print(FILE *f)
 		print_leaf(f, leaves[i]);
 	fprintf(f, "hidden on purpose: vme pae nx (no PAE paging), mce mca, apic "
 	        "(no local APIC), sep syscall (not virtualised), mtrr pat "
-	        "(minimal MSRs only), pse36 clfsh, lm, and every leaf-1 ECX "
-	        "feature (sse3.., umip, smep, smap, pcid) but hypervisor\n");
+	        "(minimal MSRs only), pse36 clfsh, lm, every leaf-1 ECX "
+	        "feature (sse3.., pcid) but hypervisor, and leaf 7 (umip, "
+	        "smep, smap: the highest basic leaf is 2)\n");
 	fprintf(f, "note: under --mode=trap guest code that executes CPUID "
 	        "directly sees the host's CPUID (no CPUID faulting on this "
 	        "host)\n");

@@ -5,7 +5,9 @@
  * APIC_BASE 0xFEE00900 (BSP, global enable) although CPUID hides the
  * APIC — a kernel that reads it without looking at CPUID still gets the
  * architectural value; MISC_ENABLE with fast strings (bit 0); MTRRcap 0
- * (no variable or fixed ranges, no write-combining) and MTRRdefType 0.
+ * (no variable or fixed ranges, no write-combining) and MTRRdefType 0;
+ * an MTRRdefType write with an undefined type (2, 3, 7 and up: UC- exists
+ * only in the PAT) is a #GP, as the SDM (vol. 3A 11.11.2) says.
  * PLATFORM_ID and BIOS_SIGN_ID read 0 (Linux reads them for microcode).
  * SYSENTER_CS/ESP/EIP are stored although CPUID hides SEP, as P6 parts
  * with SEP accept them.
@@ -70,13 +72,20 @@ int msr_read(struct msr_state *m, uint32_t index, uint64_t host_tsc,
 	return 0;
 }
 
-/* Reserved bits, per MSR; -1 for a write that sets one. */
+/* MTRR memory types: 0 UC, 1 WC, 4 WT, 5 WP, 6 WB. */
+static int mtrr_type_valid(unsigned t)
+{
+	return t == 0 || t == 1 || (t >= 4 && t <= 6);
+}
+
+/* Reserved bits or encodings, per MSR; nonzero for a write that sets one. */
 static int reserved_bits(uint32_t index, uint64_t val)
 {
 	switch (index) {
 	case MSR_PAT: return !pat_valid(val);
 	case MSR_APIC_BASE: return (val & ~0xFFFFF900ull) != 0; /* 32-bit PA */
-	case MSR_MTRR_DEF_TYPE: return (val & ~0xCFFull) != 0;
+	case MSR_MTRR_DEF_TYPE:
+		return (val & ~0xCFFull) != 0 || !mtrr_type_valid(val & 0xFF);
 	case MSR_SYSENTER_CS: return (val >> 32) != 0;
 	default: return 0;
 	}

@@ -1,0 +1,1 @@
+# devices/pic.mk — filled in by its area

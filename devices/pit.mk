@@ -1,0 +1,1 @@
+# devices/pit.mk — filled in by its area

@@ -1,0 +1,1 @@
+# shadowpt/local.mk — filled in by its area
