@@ -175,5 +175,12 @@ int signals_install(char *err, size_t errlen)
 			return -1;
 		}
 	}
+	/* Only the vCPU thread takes kicks (it unblocks them): threads created
+	 * from here on inherit the block, so a stray SIGUSR1 from outside
+	 * waits instead of landing on a thread with no switch area. */
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGKICK);
+	pthread_sigmask(SIG_BLOCK, &kick, NULL);
 	return 0;
 }

@@ -229,6 +229,11 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	area_fpu_init(v->area);
+	/* Kicks are for this thread only (every other thread blocks them). */
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGKICK);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	v->tid = (pid_t)syscall(SYS_gettid);
 	while (!v->stop) {
 		intr_inject(v);
