@@ -23,21 +23,21 @@ void stats_print(const struct vm *vm)
 	double secs = (double)(now_ns() - vm->start_ns) / 1e9;
 
 	fprintf(stderr, "\npopek: exits by reason (%.3f s of guest run time)\n", secs);
-	fprintf(stderr, "  %-44s %12s %8s\n", "reason", "count", "share");
+	fprintf(stderr, "  %-50s %12s %8s\n", "reason", "count", "share");
 	for (int r = 0; r < EXIT_MAX; r++) {
 		if (!v->exit_counts[r])
 			continue;
-		fprintf(stderr, "  %-44s %12llu %7.1f%%\n", exit_reason_name[r],
+		fprintf(stderr, "  %-50s %12llu %7.1f%%\n", exit_reason_name[r],
 		        (unsigned long long)v->exit_counts[r],
 		        total ? 100.0 * (double)v->exit_counts[r] / (double)total : 0.0);
 	}
-	fprintf(stderr, "  %-44s %12llu\n", "total", (unsigned long long)total);
+	fprintf(stderr, "  %-50s %12llu\n", "total", (unsigned long long)total);
 	fprintf(stderr, "popek: counters\n");
 	for (int c = 0; c < CTR_MAX; c++)
-		fprintf(stderr, "  %-44s %12llu\n", counter_desc[c],
+		fprintf(stderr, "  %-50s %12llu\n", counter_desc[c],
 		        (unsigned long long)vm->counters[c]);
-	fprintf(stderr, "  %-44s %12llu\n", "unclaimed port reads (all ones)",
+	fprintf(stderr, "  %-50s %12llu\n", "unclaimed port reads (all ones)",
 	        (unsigned long long)bus_unclaimed_reads(vm->io));
-	fprintf(stderr, "  %-44s %12llu\n", "unclaimed port writes (dropped)",
+	fprintf(stderr, "  %-50s %12llu\n", "unclaimed port writes (dropped)",
 	        (unsigned long long)bus_unclaimed_writes(vm->io));
 }
