@@ -21,6 +21,12 @@ struct platform_hooks {
 	 * (a halted guest that nothing could wake is then reported, not left
 	 * hanging). */
 	void (*add_irq_source)(void *ctx);
+	/* The interrupt controller in front of the vCPU: its INTR line and
+	 * INTA cycle (both take the controller's lock), and the hook it calls
+	 * when INTR goes up (with its lock held). */
+	void (*set_intr_controller)(void *ctx, bool (*line)(void *dev),
+	                            int (*ack)(void *dev), void *dev);
+	void (*intr_line)(void *ctx);
 	void *ctx;
 	/* Console host side: fd the UART transmits to, fd it receives from
 	 * (-1: no input).  Receiving runs on its own thread. */

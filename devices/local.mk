@@ -10,7 +10,8 @@ libpopek_la_SOURCES += \
 	devices/port80.c \
 	devices/debugexit.c \
 	devices/testdev.c \
-	devices/testtimer.c
+	devices/testtimer.c \
+	devices/pcirq.c
 
 check_PROGRAMS += tests/unit/test_bus
 tests_unit_test_bus_SOURCES = tests/unit/test_bus.c

@@ -24,6 +24,7 @@ struct platform_device {
 };
 
 static const struct platform_device platform_devices[] = {
+	{ "pcirq",     pcirq_attach,     pcirq_detach },     /* 8259A pair, 8254 */
 	{ "com1",      console_attach,   console_detach },   /* 16550A on stdio */
 	{ "port80",    port80_attach,    port80_detach },    /* POST codes */
 	{ "debugexit", debugexit_attach, debugexit_detach }, /* guest ends VM */

@@ -35,6 +35,8 @@ void *debugexit_attach(struct platform_env *env);
 void debugexit_detach(void *dev);
 void *testdev_attach(struct platform_env *env);
 void testdev_detach(void *dev);
+void *pcirq_attach(struct platform_env *env);      /* pcirq.c */
+void pcirq_detach(void *dev);
 void *testtimer_attach(struct platform_env *env);  /* testtimer.c */
 void testtimer_detach(void *dev);
 

@@ -47,6 +47,24 @@ void vcpu_raise_irq(struct vcpu *v, int vector)
 		syscall(SYS_tgkill, getpid(), v->tid, SIGKICK);
 }
 
+void vcpu_set_controller(struct vcpu *v, const struct intr_controller *c)
+{
+	v->intc = *c;
+}
+
+void vcpu_intr_line(struct vcpu *v)
+{
+	bool halted;
+
+	pthread_mutex_lock(&v->irq_lock);
+	v->line_raised = true;
+	halted = v->halted;
+	pthread_cond_signal(&v->irq_cond);
+	pthread_mutex_unlock(&v->irq_lock);
+	if (!halted && v->tid > 0)
+		syscall(SYS_tgkill, getpid(), v->tid, SIGKICK);
+}
+
 void vcpu_lower_irq(struct vcpu *v, int vector)
 {
 	pthread_mutex_lock(&v->irq_lock);
@@ -61,6 +79,22 @@ static int highest_pending(const struct vcpu *v)
 		if (v->irq_pending[w])
 			return w * 64 + 63 - __builtin_clzll(v->irq_pending[w]);
 	return -1;
+}
+
+/* The controller's INTR line, outside irq_lock; with the guest in an
+ * interrupt shadow, step past it first; else run the INTA cycle. */
+static int controller_vector(struct vcpu *v)
+{
+	if (!v->intc.line)
+		return -1;
+	v->line_raised = false;
+	if (!v->intc.line(v->intc.dev))
+		return -1;
+	if (v->cpu.sti_shadow || v->sys.mov_ss_shadow) {
+		v->shadow_step = true;
+		return -1;
+	}
+	return v->intc.ack(v->intc.dev);
 }
 
 void intr_inject(struct vcpu *v)
@@ -81,6 +115,8 @@ void intr_inject(struct vcpu *v)
 		v->irq_pending[vec >> 6] &= ~(1ull << (vec & 63));
 	}
 	pthread_mutex_unlock(&v->irq_lock);
+	if (vec < 0 && !v->shadow_step)
+		vec = controller_vector(v);
 	if (vec >= 0) {
 		v->vm->counters[CTR_irqs]++;
 		system_deliver(v, vec, INT_EXTERNAL, false, 0);
@@ -91,9 +127,12 @@ bool intr_wait(struct vcpu *v)
 {
 	if (v->vm->irq_sources == 0)
 		return false;
+	if (v->intc.line && v->intc.line(v->intc.dev))
+		return true;
 	pthread_mutex_lock(&v->irq_lock);
 	v->halted = true;
-	while (highest_pending(v) < 0 && !v->vm->exit_requested)
+	while (highest_pending(v) < 0 && !v->line_raised &&
+	       !v->vm->exit_requested)
 		pthread_cond_wait(&v->irq_cond, &v->irq_lock);
 	v->halted = false;
 	pthread_mutex_unlock(&v->irq_lock);

@@ -14,7 +14,20 @@
 
 struct vcpu;
 
+/* An interrupt controller (the 8259A pair) in front of the vCPU: its INTR
+ * line and its INTA cycle.  Both take the controller's own lock; popek
+ * never calls them with irq_lock held (lock order: device, then irq). */
+struct intr_controller {
+	bool (*line)(void *dev);
+	int (*ack)(void *dev);      /* the vector to deliver */
+	void *dev;
+};
+
 int intr_init(struct vcpu *v);
+void vcpu_set_controller(struct vcpu *v, const struct intr_controller *c);
+/* The controller's INTR line went up: wake or kick the vCPU.  Any thread,
+ * with the controller's lock held. */
+void vcpu_intr_line(struct vcpu *v);
 void intr_destroy(struct vcpu *v);
 void vcpu_raise_irq(struct vcpu *v, int vector);
 void vcpu_lower_irq(struct vcpu *v, int vector);

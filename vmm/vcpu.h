@@ -18,6 +18,7 @@
 #include "vmm/emulate.h"
 #include "vmm/msr.h"
 #include "vmm/switch.h"
+#include "vmm/intr.h"
 
 enum exit_reason {
 #define EXIT(name, desc) EXIT_##name,
@@ -61,6 +62,8 @@ struct vcpu {
 	uint64_t irq_pending[4];
 	bool halted;
 	bool shadow_step;              /* single-stepping past an STI/MOV SS shadow */
+	bool line_raised;              /* the controller's INTR went up */
+	struct intr_controller intc;   /* the 8259A pair, if any */
 	pid_t tid;
 	struct exit_info exit;
 	uint64_t exit_counts[EXIT_MAX];

@@ -46,6 +46,20 @@ static void add_irq_source(void *ctx)
 	vm->irq_sources++;
 }
 
+static void set_intr_controller(void *ctx, bool (*line)(void *dev),
+                                int (*ack)(void *dev), void *dev)
+{
+	struct vm *vm = ctx;
+	struct intr_controller c = { .line = line, .ack = ack, .dev = dev };
+	vcpu_set_controller(vm->vcpu, &c);
+}
+
+static void intr_line(void *ctx)
+{
+	struct vm *vm = ctx;
+	vcpu_intr_line(vm->vcpu);
+}
+
 static int fail(const char *err)
 {
 	fprintf(stderr, "popek: %s\n", err);
@@ -57,7 +71,9 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 	struct boot_state boot;
 	struct platform_hooks hooks = {
 		.request_exit = request_exit, .raise_irq = raise_irq,
-		.add_irq_source = add_irq_source, .ctx = vm,
+		.add_irq_source = add_irq_source,
+		.set_intr_controller = set_intr_controller, .intr_line = intr_line,
+		.ctx = vm,
 		.console_out_fd = STDOUT_FILENO, .console_in_fd = STDIN_FILENO,
 	};
 
