@@ -87,7 +87,10 @@ static void hlt_wakeups(void)
 		uint32_t t = ticks;
 		__asm__ volatile("movl $1f, %0\n\tsti\n\thlt\n1:\tcli"
 		                 : "=r"(after_hlt) : : "memory");
-		ok_eip &= ticks == t + 1 && last_eip == after_hlt;
+		/* At least one tick: a host that delays the vCPU past the next
+		 * period delivers another right after the handler's IRET, at
+		 * the same EIP, as hardware would. */
+		ok_eip &= ticks > t && last_eip == after_hlt;
 	}
 	check(ok_eip, "hlt-woken-by-interrupt-frame-eip-after-hlt");
 	check(last_cs == 0x08, "frame-cs");
@@ -115,6 +118,7 @@ static void if_clear_holds_off_and_sti_shadow(void)
 	fired0 = inl(PORT_TIMER_FIRED);
 	while (inl(PORT_TIMER_FIRED) < fired0 + 3)
 		;                           /* raised while IF = 0 */
+	outl(0, PORT_TIMER_PERIOD);     /* no new tick from here on */
 	check(ticks == t0, "no-delivery-while-if-clear");
 	marker = 0;
 	__asm__ volatile("sti\n\tmovl $1, marker\n\tmovl $2, marker\n\tcli"
@@ -131,6 +135,5 @@ int guest_main(void)
 	hlt_wakeups();
 	busy_loop_is_interrupted();
 	if_clear_holds_off_and_sti_shadow();
-	outl(0, PORT_TIMER_PERIOD);
 	return finish();
 }
