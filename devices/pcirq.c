@@ -90,6 +90,16 @@ static void pic_output_changed(void *ctx, bool level)
 		p->hooks.intr_line(p->hooks.ctx);
 }
 
+/* An ISA interrupt line, for the other devices (platform_env.set_irq). */
+static void pcirq_set_irq(void *irqctx, int irq, int level)
+{
+	struct pcirq *p = irqctx;
+
+	pthread_mutex_lock(&p->lock);
+	pic_set_irq(p->pic, irq, level);
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* --- ports ------------------------------------------------------------------ */
 
 static uint64_t pic_read_locked(void *opaque, uint64_t off, unsigned size)
@@ -243,6 +253,8 @@ void *pcirq_attach(struct platform_env *env)
 	    pthread_create(&p->thread, NULL, pcirq_thread, p) != 0)
 		return NULL;   /* leaks on a failing start: popek exits anyway */
 	pic_set_output_cb(p->pic, pic_output_changed, p);
+	env->set_irq = pcirq_set_irq;   /* devices attached after this one */
+	env->irqctx = p;
 	if (p->hooks.set_intr_controller)
 		p->hooks.set_intr_controller(p->hooks.ctx, pcirq_line, pcirq_ack, p);
 	if (p->hooks.add_irq_source)

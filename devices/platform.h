@@ -18,6 +18,10 @@
 struct platform_env {
 	struct bus *io, *mmio;
 	const struct platform_hooks *hooks;
+	/* ISA interrupt lines, once the PIC is attached (NULL before): set
+	 * line irq to level; takes the PIC's lock. */
+	void (*set_irq)(void *irqctx, int irq, int level);
+	void *irqctx;
 	const char *name;       /* of the device being attached */
 	char err[256];
 };

@@ -41,7 +41,42 @@ struct console {
 	struct uart *uart;
 	pthread_t thread;
 	bool running;
+	/* IRQ4: recomputed after every register access and received byte;
+	 * irq_lock makes compute-and-set atomic so the line never goes stale
+	 * (lock order: irq_lock, then the PIC's). */
+	pthread_mutex_t irq_lock;
+	void (*set_irq)(void *irqctx, int irq, int level);
+	void *irqctx;
 };
+
+#define CONSOLE_IRQ 4
+
+static void console_irq(struct console *c)
+{
+	if (!c->set_irq)
+		return;
+	pthread_mutex_lock(&c->irq_lock);
+	c->set_irq(c->irqctx, CONSOLE_IRQ, uart_irq_pending(c->uart));
+	pthread_mutex_unlock(&c->irq_lock);
+}
+
+static uint64_t console_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct console *c = opaque;
+	uint64_t v = uart_read(c->uart, off, size);
+
+	console_irq(c);
+	return v;
+}
+
+static void console_write(void *opaque, uint64_t off, unsigned size,
+                          uint64_t val)
+{
+	struct console *c = opaque;
+
+	uart_write(c->uart, off, size, val);
+	console_irq(c);
+}
 
 static struct console *console_new(int out_fd, int in_fd)
 {
@@ -97,10 +132,15 @@ static void *console_input(void *arg)
 	uint8_t buf[256];
 	ssize_t n;
 
-	while ((n = console_wait_read(c, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			if (!uart_rx_push_wait(c->uart, buf[i]))
+	while ((n = console_wait_read(c, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			bool ok = uart_rx_push_wait(c->uart, buf[i]);
+
+			console_irq(c);
+			if (!ok)
 				return NULL;
+		}
+	}
 	return NULL;
 }
 
@@ -166,14 +206,19 @@ void *console_attach(struct platform_env *env)
 		free(c);
 		return NULL;
 	}
+	pthread_mutex_init(&c->irq_lock, NULL);
+	c->set_irq = env->set_irq;
+	c->irqctx = env->irqctx;
 	if (console_start(c, u) < 0) {
 		snprintf(env->err, sizeof(env->err), "cannot start the console "
 		         "input thread: %s", strerror(errno));
 		console_detach(c);
 		return NULL;
 	}
-	if (platform_claim(env, PORT_COM1, UART_NPORTS, uart_read, uart_write,
-	                   u) < 0) {
+	if (env->hooks->add_irq_source && c->set_irq)
+		env->hooks->add_irq_source(env->hooks->ctx);
+	if (platform_claim(env, PORT_COM1, UART_NPORTS, console_read,
+	                   console_write, c) < 0) {
 		console_detach(c);
 		return NULL;
 	}

@@ -11,7 +11,7 @@ GUEST_CFLAGS = -m32 -march=i686 -ffreestanding -fno-pie -fno-pic \
 GUEST_LDSCRIPT = $(srcdir)/tests/guests/link.ld
 GUEST_RT = tests/guests/rt/start.o32 tests/guests/rt/lib.o32
 GUEST_INCLUDES = $(srcdir)/tests/guests/rt/lib.h
-GUEST_NAMES = hello io halt syscalls unemulated state echo minikernel irq gdt-aliases ldt
+GUEST_NAMES = hello io halt syscalls unemulated state echo minikernel irq gdt-aliases ldt uart-irq
 GUESTS = $(GUEST_NAMES:%=tests/guests/%.elf)
 
 noinst_DATA += $(GUESTS)
@@ -53,6 +53,7 @@ GUEST_TESTS = \
 	tests/guests/irq.sh \
 	tests/guests/gdt-aliases.sh \
 	tests/guests/minikernel.sh \
-	tests/guests/ldt.sh
+	tests/guests/ldt.sh \
+	tests/guests/uart-irq.sh
 TESTS += $(GUEST_TESTS)
 EXTRA_DIST += $(GUEST_TESTS)
