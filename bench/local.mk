@@ -4,6 +4,7 @@
 # bench/exits: the host floor (a plain host program) and the bench guest.
 noinst_PROGRAMS = bench/exits/floor
 bench_exits_floor_SOURCES = bench/exits/floor.c bench/tsc_hz.h
+bench_exits_floor_LDADD =
 noinst_DATA += bench/exits/exits.elf bench/nano/nano.elf
 EXTRA_DIST += bench/exits/exits.c bench/exits/run
 CLEANFILES += bench/exits/exits.elf bench/exits/exits.o32

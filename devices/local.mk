@@ -13,20 +13,6 @@ libpopek_la_SOURCES += \
 	devices/testtimer.c \
 	devices/pcirq.c
 
-check_PROGRAMS += tests/unit/test_bus
-tests_unit_test_bus_SOURCES = tests/unit/test_bus.c
-tests_unit_test_bus_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_bus_LDADD = $(UNIT_LIBS)
-TESTS += tests/unit/test_bus
-
-check_PROGRAMS += tests/unit/test_uart
-tests_unit_test_uart_SOURCES = tests/unit/test_uart.c
-tests_unit_test_uart_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_uart_LDADD = $(UNIT_LIBS)
-TESTS += tests/unit/test_uart
-
-check_PROGRAMS += tests/unit/test_devices
-tests_unit_test_devices_SOURCES = tests/unit/test_devices.c
-tests_unit_test_devices_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_devices_LDADD = $(UNIT_LIBS)
-TESTS += tests/unit/test_devices
+UNIT_TESTS += tests/unit/test_bus
+UNIT_TESTS += tests/unit/test_uart
+UNIT_TESTS += tests/unit/test_devices

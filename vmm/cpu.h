@@ -24,6 +24,13 @@ enum {
 	VEC_MC = 18, VEC_XM = 19,
 };
 
+/* Exceptions that push an error code (SDM vol. 3A, table 6-1). */
+static inline bool vector_has_error(int vector)
+{
+	return vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) ||
+	       vector == VEC_AC;
+}
+
 /* CR0 bits an i686 has. */
 #define CR0_PE 0x00000001u
 #define CR0_MP 0x00000002u

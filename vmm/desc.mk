@@ -12,14 +12,8 @@ libpopek_la_SOURCES += \
 	vmm/iret.c \
 	vmm/far.c
 
-check_PROGRAMS += tests/unit/test_desc
+UNIT_TESTS += tests/unit/test_desc
 tests_unit_test_desc_SOURCES = tests/unit/test_desc.c tests/unit/desc_fixture.h
-tests_unit_test_desc_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_desc_LDADD = $(UNIT_LIBS)
-TESTS += tests/unit/test_desc
 
-check_PROGRAMS += tests/unit/test_gate
+UNIT_TESTS += tests/unit/test_gate
 tests_unit_test_gate_SOURCES = tests/unit/test_gate.c tests/unit/desc_fixture.h
-tests_unit_test_gate_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_gate_LDADD = $(UNIT_LIBS)
-TESTS += tests/unit/test_gate

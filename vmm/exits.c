@@ -66,12 +66,6 @@ static const struct emu_ops guest_ops = {
 	.raise = system_raise, .sys = &guest_sys,
 };
 
-static bool has_error_code(int vector)
-{
-	return vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) ||
-	       vector == VEC_AC;
-}
-
 /* HLT: wait for an interrupt.  A guest that halts with interrupts off, or
  * with no device that could ever interrupt it, can never continue: say so
  * instead of hanging. */
@@ -109,7 +103,7 @@ static void report_insn(struct vcpu *v, const char *what,
 static void reflect(struct vcpu *v)
 {
 	system_deliver(v, v->exit.vector, INT_EXCEPTION,
-	               has_error_code(v->exit.vector), v->exit.error);
+	               vector_has_error(v->exit.vector), v->exit.error);
 }
 
 /* Run the emulator on the instruction at EIP.  `reflect_unknown`: what to
@@ -156,15 +150,9 @@ static void exit_priv(struct vcpu *v)
  * return address is the next instruction. */
 static void exit_softint(struct vcpu *v)
 {
-	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
 	uint8_t bytes[15];
 	struct insn in;
-	unsigned n = 0;
-
-	while (n < sizeof(bytes) && lin + n < v->vm->ram.size) {
-		bytes[n] = v->vm->ram.host[lin + n];
-		n++;
-	}
+	unsigned n = vcpu_code_bytes(v, bytes, sizeof(bytes));
 	unsigned len = scan_decode(bytes, n, v->cpu.code32, &in) == 0 ? in.len : 2;
 
 	v->cpu.eip += len;
@@ -221,7 +209,7 @@ static void exit_exception(struct vcpu *v)
 	if (vec == VEC_BP || vec == VEC_OF)
 		system_soft_int(v, vec, trap_insn_len(v, vec));
 	else
-		system_deliver(v, vec, INT_EXCEPTION, has_error_code(vec),
+		system_deliver(v, vec, INT_EXCEPTION, vector_has_error(vec),
 		               v->exit.error);
 }
 

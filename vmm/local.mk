@@ -18,9 +18,6 @@ libpopek_la_SOURCES += \
 	vmm/stats.c vmm/stats.h \
 	vmm/fatal.c vmm/fatal.h
 
-check_PROGRAMS += tests/unit/test_cpuid
-tests_unit_test_cpuid_SOURCES = tests/unit/test_cpuid.c
-tests_unit_test_cpuid_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_cpuid_LDADD = $(UNIT_LIBS)
-TESTS += tests/unit/test_cpuid tests/guests/cpuid-cmd.sh
+UNIT_TESTS += tests/unit/test_cpuid
+TESTS += tests/guests/cpuid-cmd.sh
 EXTRA_DIST += tests/guests/cpuid-cmd.sh

@@ -97,8 +97,7 @@ static void raise_fault(void *ctx, int vector, uint32_t error)
 	struct vcpu *v = ctx;
 
 	v->fault.vector = vector;
-	v->fault.has_error = vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) ||
-	                     vector == VEC_AC;
+	v->fault.has_error = vector_has_error(vector);
 	v->fault.error = error;
 	v->fault.why = "raised by the emulator";
 }

@@ -279,18 +279,24 @@ int vcpu_run(struct vcpu *v)
 	return v->stop_status;
 }
 
+unsigned vcpu_code_bytes(const struct vcpu *v, uint8_t *buf, unsigned max)
+{
+	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
+	unsigned n = 0;
+
+	while (n < max && (uint64_t)lin + n < v->vm->ram.size) {
+		buf[n] = v->vm->ram.host[lin + n];
+		n++;
+	}
+	return n;
+}
+
 void vcpu_dump(const struct vcpu *v)
 {
 	const struct emu_cpu *c = &v->cpu;
 	uint8_t bytes[16];
 	char text[128] = "(not readable)";
-	unsigned n = 0;
-	uint32_t lin = c->seg_base[SEG_CS] + c->eip;
-
-	while (n < sizeof(bytes) && lin + n < v->vm->ram.size) {
-		bytes[n] = v->vm->ram.host[lin + n];
-		n++;
-	}
+	unsigned n = vcpu_code_bytes(v, bytes, sizeof(bytes));
 	if (n)
 		scan_format(bytes, n, c->code32, c->eip, text, sizeof(text));
 	fprintf(stderr,

@@ -85,6 +85,9 @@ void vcpu_free(struct vcpu *v);
  * from: print the reason and the guest state, status 3. */
 void vcpu_crash(struct vcpu *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Copy up to max guest bytes at CS:EIP that lie in RAM (paging off);
+ * returns how many. */
+unsigned vcpu_code_bytes(const struct vcpu *v, uint8_t *buf, unsigned max);
 /* Print the guest state (registers, selectors, bytes at EIP) to stderr. */
 void vcpu_dump(const struct vcpu *v);
 

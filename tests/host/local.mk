@@ -2,6 +2,7 @@
 # simulated with a seccomp filter (deny-exec).
 check_PROGRAMS += tests/host/deny-exec
 tests_host_deny_exec_SOURCES = tests/host/deny-exec.c
+tests_host_deny_exec_LDADD =
 TESTS += tests/host/hostcheck.sh
 EXTRA_DIST += tests/host/hostcheck.sh
 
