@@ -20,3 +20,25 @@ CLEANFILES += bench/nano/nano.elf bench/nano/nano.o32 bench/nano/native
 bench/nano/native: $(srcdir)/bench/nano/native.c $(srcdir)/bench/tsc_hz.h
 	@$(MKDIR_P) $(@D)
 	$(AM_V_CC)$(CC) -m32 -O2 -Wall -Wextra -Werror -I$(srcdir) -o $@ $<
+
+# bench/devices/irq-run: interrupt injection latency (generic guest rules).
+noinst_DATA += bench/devices/irq-latency.elf
+EXTRA_DIST += bench/devices/irq-latency.c bench/devices/irq-run
+CLEANFILES += bench/devices/irq-latency.elf bench/devices/irq-latency.o32
+.SECONDARY: bench/devices/irq-latency.o32
+
+# bench/devices/vblk-run: virtio-blk sequential MB/s (generic guest rules;
+# the guest includes tests/guests/virtio-drv.h).
+noinst_DATA += bench/devices/vblk.elf
+EXTRA_DIST += bench/devices/vblk.c bench/devices/vblk-run
+CLEANFILES += bench/devices/vblk.elf bench/devices/vblk.o32
+.SECONDARY: bench/devices/vblk.o32
+bench/devices/vblk.o32: $(srcdir)/tests/guests/virtio-drv.h
+
+# bench/nano/paging: guest paging under shadow page tables (issue 4), run
+# by bench/nano/run beside nano.elf.  Both bench guests share kit.h.
+noinst_DATA += bench/nano/paging.elf
+EXTRA_DIST += bench/nano/paging.c bench/nano/kit.h
+CLEANFILES += bench/nano/paging.elf bench/nano/paging.o32
+.SECONDARY: bench/nano/paging.o32
+bench/nano/nano.o32 bench/nano/paging.o32: $(srcdir)/bench/nano/kit.h

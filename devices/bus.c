@@ -12,8 +12,9 @@
  * region without a read handler reads as all ones; one without a write
  * handler drops writes.  Both still count as claimed.
  *
- * Locking: none.  Registration happens before any vCPU runs; lookups and
- * the unclaimed counters are touched only by the (single) vCPU thread.
+ * Locking: none.  Registration happens before any vCPU runs or on the
+ * vCPU thread (PCI BAR moves); lookups and the unclaimed counters are
+ * touched only by the (single) vCPU thread.
  */
 #include "devices/bus.h"
 
@@ -133,6 +134,20 @@ int bus_register(struct bus *bus, const char *devname, uint64_t base,
 		.read = read, .write = write, .opaque = opaque,
 	};
 	bus->count++;
+	return 0;
+}
+
+int bus_unregister(struct bus *bus, uint64_t base)
+{
+	size_t i = bus_upper_bound(bus, base);
+
+	if (i == 0 || bus->regions[i - 1].base != base)
+		return -1;
+	i--;
+	free(bus->regions[i].devname);
+	memmove(&bus->regions[i], &bus->regions[i + 1],
+	        (bus->count - i - 1) * sizeof(bus->regions[0]));
+	bus->count--;
 	return 0;
 }
 

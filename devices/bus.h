@@ -9,8 +9,10 @@
  * are counted, and bus_read/bus_write say BUS_UNCLAIMED so that the caller
  * can make them fatal (--strict-io).
  *
- * Locking: registration happens before any vCPU runs; lookups take no lock.
- * A device that is also fed by another thread locks its own state.
+ * Locking: registration happens before any vCPU runs, or later on the vCPU
+ * thread itself (a guest moving a PCI BAR); lookups take no lock, so only
+ * the vCPU thread may look up once it runs.  A device that is also fed by
+ * another thread locks its own state.
  */
 #ifndef POPEK_DEVICES_BUS_H
 #define POPEK_DEVICES_BUS_H
@@ -32,6 +34,8 @@ void bus_free(struct bus *bus);
 int bus_register(struct bus *bus, const char *devname, uint64_t base,
                  uint64_t len, bus_read_fn read, bus_write_fn write,
                  void *opaque);
+/* Remove the region that starts at base: 0, or -1 if none starts there. */
+int bus_unregister(struct bus *bus, uint64_t base);
 enum bus_result bus_read(struct bus *bus, uint64_t addr, unsigned size,
                          uint64_t *value);
 enum bus_result bus_write(struct bus *bus, uint64_t addr, unsigned size,

@@ -7,7 +7,8 @@
  *   port80     POST code port: keeps the last byte written.
  *   debugexit  a write ends the VM with the low byte as exit status.
  *   testdev    latch, FIFO and counters for guest tests of I/O
- *              instructions (contract in testdev.c).
+ *              instructions, and scratch registers with an access counter
+ *              on the MMIO bus (contract in testdev.c).
  *
  * Locking: none; all of them are touched by the vCPU thread only.
  */
@@ -19,6 +20,7 @@
 #define PORT80_NPORTS    1
 #define DEBUGEXIT_NPORTS 1
 #define TESTDEV_NPORTS   16
+#define TESTDEV_MMIO_LEN 0x20
 
 struct port80;
 struct port80 *port80_new(void);
@@ -41,5 +43,8 @@ void testdev_free(struct testdev *t);
 uint64_t testdev_read(void *opaque, uint64_t offset, unsigned size);
 void testdev_write(void *opaque, uint64_t offset, unsigned size,
                    uint64_t value);
+uint64_t testdev_mmio_read(void *opaque, uint64_t offset, unsigned size);
+void testdev_mmio_write(void *opaque, uint64_t offset, unsigned size,
+                        uint64_t value);
 
 #endif

@@ -5,7 +5,8 @@
  * Each row names a device and its attach/detach pair (platform.h); the
  * device decides its own ports, from the PORT_ constants of devices.h.
  * If one cannot attach, platform_new prints one line naming it, detaches
- * those already up and fails.  Nothing lives on the MMIO bus yet.
+ * those already up and fails.  PCI devices are placed on the buses by the
+ * PCI host (pci.c), which the "pci" row brings up.
  *
  * Locking: platform_new and platform_free run before and after the vCPU;
  * devices with threads of their own stop them in their detach.
@@ -30,6 +31,10 @@ static const struct platform_device platform_devices[] = {
 	{ "debugexit", debugexit_attach, debugexit_detach }, /* guest ends VM */
 	{ "testdev",   testdev_attach,   testdev_detach },   /* I/O tests */
 	{ "testtimer", testtimer_attach, testtimer_detach }, /* IRQ tests */
+	{ "rtc",       rtc_attach,       rtc_detach },       /* MC146818, CMOS */
+	{ "i8042",     i8042_attach,     i8042_detach },     /* kbd ctl, 0x92 */
+	{ "pci",       pci_attach,       pci_detach },       /* i440FX, PIIX3 */
+	{ "virtio-blk", virtio_blk_attach, virtio_blk_detach }, /* --disk */
 };
 
 #define PLATFORM_NDEVICES \

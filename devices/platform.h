@@ -22,6 +22,8 @@ struct platform_env {
 	 * line irq to level; takes the PIC's lock. */
 	void (*set_irq)(void *irqctx, int irq, int level);
 	void *irqctx;
+	/* PCI bus 0, once the host bridge is attached (NULL before). */
+	struct pci_host *pci;
 	const char *name;       /* of the device being attached */
 	char err[256];
 };
@@ -43,5 +45,13 @@ void *pcirq_attach(struct platform_env *env);      /* pcirq.c */
 void pcirq_detach(void *dev);
 void *testtimer_attach(struct platform_env *env);  /* testtimer.c */
 void testtimer_detach(void *dev);
+void *rtc_attach(struct platform_env *env);        /* rtc.c */
+void rtc_detach(void *dev);
+void *i8042_attach(struct platform_env *env);      /* i8042.c */
+void i8042_detach(void *dev);
+void *pci_attach(struct platform_env *env);        /* pci.c */
+void pci_detach(void *dev);
+void *virtio_blk_attach(struct platform_env *env); /* virtio_blk.c */
+void virtio_blk_detach(void *dev);
 
 #endif

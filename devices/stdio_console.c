@@ -18,6 +18,11 @@
  * blocked in poll does not hold back exit(), the monitor may also end
  * without calling console_free.
  *
+ * Escapes: when the input is a raw terminal (platform_hooks'
+ * console_escapes), Ctrl-A starts a command as in QEMU: Ctrl-A x ends
+ * the VM with status 0, Ctrl-A Ctrl-A sends one Ctrl-A to the guest,
+ * Ctrl-A h lists the commands; any other byte after Ctrl-A is dropped.
+ *
  * Locking: the fds are fixed before the thread starts; the UART locks
  * itself.
  */
@@ -47,7 +52,13 @@ struct console {
 	pthread_mutex_t irq_lock;
 	void (*set_irq)(void *irqctx, int irq, int level);
 	void *irqctx;
+	/* Ctrl-A commands (input thread only). */
+	bool escapes, escape_armed;
+	void (*request_quit)(void *ctx, int status);
+	void *quit_ctx;
 };
+
+#define ESCAPE_CHAR 0x01        /* Ctrl-A */
 
 #define CONSOLE_IRQ 4
 
@@ -126,6 +137,33 @@ static ssize_t console_wait_read(struct console *c, uint8_t *buf, size_t len)
 	}
 }
 
+enum escape { ESC_SEND, ESC_DROP, ESC_QUIT };
+
+/* One typed byte through the Ctrl-A command state machine. */
+static enum escape console_escape(struct console *c, uint8_t byte)
+{
+	if (!c->escapes)
+		return ESC_SEND;
+	if (!c->escape_armed) {
+		c->escape_armed = byte == ESCAPE_CHAR;
+		return c->escape_armed ? ESC_DROP : ESC_SEND;
+	}
+	c->escape_armed = false;
+	switch (byte) {
+	case ESCAPE_CHAR:
+		return ESC_SEND;
+	case 'x':
+		return c->request_quit ? ESC_QUIT : ESC_DROP;
+	case 'h': case '?':
+		fprintf(stderr, "\npopek: C-a x  quit popek (status 0)\n"
+		        "popek: C-a C-a  send C-a to the guest\n"
+		        "popek: C-a h  this list\n");
+		return ESC_DROP;
+	default:
+		return ESC_DROP;
+	}
+}
+
 static void *console_input(void *arg)
 {
 	struct console *c = arg;
@@ -134,6 +172,15 @@ static void *console_input(void *arg)
 
 	while ((n = console_wait_read(c, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
+			enum escape e = console_escape(c, buf[i]);
+
+			if (e == ESC_QUIT) {
+				fprintf(stderr, "\npopek: quit (C-a x)\n");
+				c->request_quit(c->quit_ctx, 0);
+				return NULL;
+			}
+			if (e == ESC_DROP)
+				continue;
 			bool ok = uart_rx_push_wait(c->uart, buf[i]);
 
 			console_irq(c);
@@ -209,6 +256,9 @@ void *console_attach(struct platform_env *env)
 	pthread_mutex_init(&c->irq_lock, NULL);
 	c->set_irq = env->set_irq;
 	c->irqctx = env->irqctx;
+	c->escapes = h->console_escapes;
+	c->request_quit = h->request_quit;
+	c->quit_ctx = h->ctx;
 	if (console_start(c, u) < 0) {
 		snprintf(env->err, sizeof(env->err), "cannot start the console "
 		         "input thread: %s", strerror(errno));

@@ -6,11 +6,18 @@
  *   0x504  write (dword): period in microseconds; starts the timer, or
  *          stops it when 0.  Each period the vector is raised once.
  *   0x508  read (dword): how many times the vector has been raised.
+ *   0x50C  read (dword): host CLOCK_MONOTONIC nanoseconds from the
+ *          deadline of the last tick to this read, 0xFFFFFFFF when there
+ *          was none or more than that passed.  An interrupt handler that
+ *          reads it first thing measures injection latency: host timer
+ *          expiry to guest handler, plus half an exit or so for the IN
+ *          itself (bench/devices/irq-latency.c).
  *   other  read 0, writes ignored.
  *
  * The ticks come from a thread of its own sleeping on CLOCK_MONOTONIC
  * absolute deadlines (no drift, no busy loop).  Locking: `lock` guards the
- * period and vector against the vCPU thread; the count is atomic.
+ * period and vector against the vCPU thread; the count and the last
+ * deadline are atomic.
  */
 #include "devices/devices.h"
 #include "devices/platform.h"
@@ -31,7 +38,25 @@ struct testtimer {
 	uint8_t vector;
 	bool quit;
 	uint32_t fired;       /* atomic */
+	uint64_t expired_ns;  /* atomic: deadline of the last tick, 0: none */
 };
+
+static uint64_t ts_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
+}
+
+/* Nanoseconds since the last tick's deadline, saturated to 32 bits. */
+static uint32_t since_expiry(struct testtimer *t)
+{
+	uint64_t at = __atomic_load_n(&t->expired_ns, __ATOMIC_SEQ_CST);
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!at || ts_ns(&now) - at > UINT32_MAX)
+		return UINT32_MAX;
+	return (uint32_t)(ts_ns(&now) - at);
+}
 
 static void add_us(struct timespec *t, uint32_t us)
 {
@@ -59,6 +84,8 @@ static void *testtimer_thread(void *arg)
 		add_us(&next, t->period_us);
 		int r = pthread_cond_timedwait(&t->changed, &t->lock, &next);
 		if (r == ETIMEDOUT && t->period_us && !t->quit) {
+			__atomic_store_n(&t->expired_ns, ts_ns(&next),
+			                 __ATOMIC_SEQ_CST);
 			__atomic_add_fetch(&t->fired, 1, __ATOMIC_SEQ_CST);
 			t->hooks.raise_irq(t->hooks.ctx, t->vector);
 		} else if (r != ETIMEDOUT) {
@@ -74,7 +101,11 @@ static uint64_t testtimer_read(void *opaque, uint64_t offset, unsigned size)
 	struct testtimer *t = opaque;
 
 	(void)size;
-	return offset == 8 ? __atomic_load_n(&t->fired, __ATOMIC_SEQ_CST) : 0;
+	if (offset == 8)
+		return __atomic_load_n(&t->fired, __ATOMIC_SEQ_CST);
+	if (offset == 12)
+		return since_expiry(t);
+	return 0;
 }
 
 static void testtimer_write(void *opaque, uint64_t offset, unsigned size,

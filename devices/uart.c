@@ -13,6 +13,11 @@
  * byte in 16450 mode and UART_FIFO_LEN bytes once FCR[0] enables the
  * FIFOs; a byte that finds no room sets OE.
  *
+ * Loopback (MCR bit 4): THR feeds the receiver, the line is disconnected
+ * (uart_rx_push drops, uart_rx_push_wait waits), and MSR's inputs follow
+ * MCR: RTS -> CTS, DTR -> DSR, OUT1 -> RI, OUT2 -> DCD, with their delta
+ * bits and modem status interrupt as for a real line change.
+ *
  * Interrupt identification is recomputed from the state on every IIR read,
  * in the data sheet's priority order: receiver line status, received data
  * (or character timeout), THR empty, modem status.  The model has no clock,
@@ -215,8 +220,7 @@ bool uart_irq_pending(struct uart *u)
 	bool level;
 
 	pthread_mutex_lock(&u->lock);
-	level = uart_iir_id(u) != IIR_NONE &&
-	        (u->mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2;
+	level = uart_iir_id(u) != IIR_NONE && (u->mcr & MCR_OUT2);
 	pthread_mutex_unlock(&u->lock);
 	return level;
 }

@@ -38,8 +38,12 @@ bool uart_rx_push_wait(struct uart *u, uint8_t byte);
 /* Wake and refuse every uart_rx_push_wait, now and later (shutdown). */
 void uart_rx_stop(struct uart *u);
 
-/* Level of the PC's IRQ 4 line: an interrupt is identified in IIR and the
- * board's OUT2 gate is open (MCR bit 3, forced closed in loopback). */
+/* Level of the PC's IRQ 4 line: an interrupt is identified in IIR and
+ * OUT2 (MCR bit 3) opens the PC's interrupt gate.  The bit, not the pin,
+ * opens it, also in loopback, as in UARTs that gate IRQ internally (the
+ * 16552, Super I/O chips), so a guest can test its interrupt path in
+ * loopback (QEMU, which ignores OUT2, delivers those too).  (On a discrete 8250/16450 board the gate followed
+ * the OUT2 pin, which loopback forces inactive.) */
 bool uart_irq_pending(struct uart *u);
 
 #endif

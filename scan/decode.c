@@ -14,18 +14,21 @@
  * port-polling loop), so scan_decode first looks in a small per-thread
  * memo of recent results, keyed by the bytes themselves.  scan_format is
  * for reports and decodes in full, bypassing the memo.  Only the
- * system and segment instructions, which the emulator needs operands
- * for, get their visible operands decoded (ZydisDecoderDecodeOperands)
- * and translated.
+ * system, segment, data-moving and ALU instructions, which the emulator
+ * needs operands for, get their visible operands decoded
+ * (ZydisDecoderDecodeOperands) and translated.  Of the data-moving and
+ * ALU instructions only the forms with a ModRM byte (and MOV's moffs
+ * forms) are ours: the rest (MOV r,imm, INC r, XCHG eAX,r, the AL/eAX
+ * immediate forms) never touch memory and stay INSN_OTHER.
  *
  * Fields of `struct insn` that do not apply to an instruction are zero:
- * opsize is set for I/O and for the ops from INSN_LGDT on (Zydis's
- * operand width), port_in_dx/imm8 for IN/OUT only, rep for INS/OUTS
- * only, nopnd/opnd for the ops from INSN_LGDT on.  seg_override is
- * whatever segment prefix Zydis found effective (Zydis already drops one
- * on INS, whose ES cannot be overridden), or -1.  The memo holds whole
- * `struct insn`s, operands included: they too are a function of the
- * bytes and the mode alone.
+ * opsize is set for I/O, MOVS/STOS and the ops from INSN_LGDT on (Zydis's
+ * operand width), port_in_dx/imm8 for IN/OUT only, rep for INS/OUTS/
+ * MOVS/STOS only, nopnd/opnd for the other ops from INSN_LGDT on.
+ * seg_override is whatever segment prefix Zydis found effective (Zydis
+ * already drops one on INS, whose ES cannot be overridden), or -1.  The
+ * memo holds whole `struct insn`s, operands included: they too are a
+ * function of the bytes and the mode alone.
  *
  * Zydis rejects encodings the SDM makes #UD (MOV to CS, 8E /6 and /7,
  * MOV with CR1, CR5-CR7): those fail to decode rather than decode as an
@@ -74,11 +77,21 @@ static const ZydisDecoder *decoder(bool code32)
 	return code32 ? &dec32 : &dec16;
 }
 
-/* MOV shares one mnemonic across all its forms; only these trap. */
+/* MOV shares one mnemonic across all its forms: the system ones, and
+ * the data moves that can touch memory. */
 static enum insn_op mov_op(const ZydisDecodedInstruction *zi)
 {
-	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && zi->opcode == 0x8e)
-		return INSN_MOV_TO_SREG;             /* 8E /r */
+	uint8_t o = zi->opcode;
+
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT) {
+		if (o == 0x8e)
+			return INSN_MOV_TO_SREG;     /* 8E /r */
+		if ((o >= 0x88 && o <= 0x8b) ||  /* 88-8B /r */
+		    o == 0xc6 || o == 0xc7 ||    /* C6 /0, C7 /0 */
+		    (o >= 0xa0 && o <= 0xa3))    /* A0-A3 moffs */
+			return INSN_MOV;
+		return INSN_OTHER;           /* B0-BF, 8C */
+	}
 	if (zi->opcode_map != ZYDIS_OPCODE_MAP_0F)
 		return INSN_OTHER;
 	switch (zi->opcode) {
@@ -102,10 +115,61 @@ static enum insn_op pop_op(const ZydisDecodedInstruction *zi)
 	return INSN_OTHER;
 }
 
+/* Data-moving and ALU ops are ours only in their ModRM forms. */
+static enum insn_op modrm_op(const ZydisDecodedInstruction *zi,
+                             enum insn_op op)
+{
+	return (zi->attributes & ZYDIS_ATTRIB_HAS_MODRM) ? op : INSN_OTHER;
+}
+
+/* MOVSD is also SSE2's scalar move (F2 0F 10/11): only A5 is ours. */
+static enum insn_op movs_op(const ZydisDecodedInstruction *zi)
+{
+	return zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+	       (zi->opcode == 0xa4 || zi->opcode == 0xa5) ? INSN_MOVS
+	                                                  : INSN_OTHER;
+}
+
 /* JMP, CALL and RET are ours only in their far forms. */
 static enum insn_op far_op(const ZydisDecodedInstruction *zi, enum insn_op op)
 {
 	return zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ? op : INSN_OTHER;
+}
+
+/* The data-moving and ALU instructions, keyed by Zydis mnemonic. */
+static enum insn_op data_op_of(const ZydisDecodedInstruction *zi)
+{
+	switch (zi->mnemonic) {
+	case ZYDIS_MNEMONIC_MOVZX:   return modrm_op(zi, INSN_MOVZX);
+	case ZYDIS_MNEMONIC_MOVSX:   return modrm_op(zi, INSN_MOVSX);
+	case ZYDIS_MNEMONIC_XCHG:    return modrm_op(zi, INSN_XCHG);
+	case ZYDIS_MNEMONIC_CMPXCHG: return modrm_op(zi, INSN_CMPXCHG);
+	case ZYDIS_MNEMONIC_XADD:    return modrm_op(zi, INSN_XADD);
+	case ZYDIS_MNEMONIC_ADD:     return modrm_op(zi, INSN_ADD);
+	case ZYDIS_MNEMONIC_OR:      return modrm_op(zi, INSN_OR);
+	case ZYDIS_MNEMONIC_ADC:     return modrm_op(zi, INSN_ADC);
+	case ZYDIS_MNEMONIC_SBB:     return modrm_op(zi, INSN_SBB);
+	case ZYDIS_MNEMONIC_AND:     return modrm_op(zi, INSN_AND);
+	case ZYDIS_MNEMONIC_SUB:     return modrm_op(zi, INSN_SUB);
+	case ZYDIS_MNEMONIC_XOR:     return modrm_op(zi, INSN_XOR);
+	case ZYDIS_MNEMONIC_CMP:     return modrm_op(zi, INSN_CMP);
+	case ZYDIS_MNEMONIC_TEST:    return modrm_op(zi, INSN_TEST);
+	case ZYDIS_MNEMONIC_INC:     return modrm_op(zi, INSN_INC);
+	case ZYDIS_MNEMONIC_DEC:     return modrm_op(zi, INSN_DEC);
+	case ZYDIS_MNEMONIC_NOT:     return modrm_op(zi, INSN_NOT);
+	case ZYDIS_MNEMONIC_NEG:     return modrm_op(zi, INSN_NEG);
+	case ZYDIS_MNEMONIC_BT:      return modrm_op(zi, INSN_BT);
+	case ZYDIS_MNEMONIC_BTS:     return modrm_op(zi, INSN_BTS);
+	case ZYDIS_MNEMONIC_BTR:     return modrm_op(zi, INSN_BTR);
+	case ZYDIS_MNEMONIC_BTC:     return modrm_op(zi, INSN_BTC);
+	case ZYDIS_MNEMONIC_MOVSB:                     /* A4 */
+	case ZYDIS_MNEMONIC_MOVSW:                     /* 66 A5 (code32) */
+	case ZYDIS_MNEMONIC_MOVSD:   return movs_op(zi); /* A5 */
+	case ZYDIS_MNEMONIC_STOSB:                     /* AA */
+	case ZYDIS_MNEMONIC_STOSW:                     /* 66 AB (code32) */
+	case ZYDIS_MNEMONIC_STOSD:   return INSN_STOS; /* AB */
+	default:                     return INSN_OTHER;
+	}
 }
 
 /* The instructions the monitor acts upon, keyed by Zydis mnemonic. */
@@ -147,7 +211,7 @@ static enum insn_op op_of(const ZydisDecodedInstruction *zi)
 	case ZYDIS_MNEMONIC_JMP:   return far_op(zi, INSN_JMP_FAR);  /* EA, FF /5 */
 	case ZYDIS_MNEMONIC_CALL:  return far_op(zi, INSN_CALL_FAR); /* 9A, FF /3 */
 	case ZYDIS_MNEMONIC_RET:   return far_op(zi, INSN_RET_FAR);  /* CB, CA iw */
-	default:                   return INSN_OTHER;
+	default:                   return data_op_of(zi);
 	}
 }
 
@@ -171,13 +235,15 @@ static int8_t seg_of(ZyanU64 attr)
 	return -1;
 }
 
-static bool is_io(enum insn_op op)
+/* The ops described by dedicated fields rather than opnd[]. */
+static bool is_io_or_string(enum insn_op op)
 {
 	return op == INSN_IN || op == INSN_OUT || op == INSN_INS ||
-	       op == INSN_OUTS;
+	       op == INSN_OUTS || op == INSN_MOVS || op == INSN_STOS;
 }
 
-/* The I/O-specific fields; zi is a Zydis-decoded IN/OUT/INS/OUTS. */
+/* The I/O and string fields; zi is a Zydis-decoded IN/OUT/INS/OUTS/
+ * MOVS/STOS. */
 static void fill_io(const ZydisDecodedInstruction *zi, struct insn *out)
 {
 	out->opsize = (uint8_t)(zi->operand_width / 8);
@@ -185,7 +251,8 @@ static void fill_io(const ZydisDecodedInstruction *zi, struct insn *out)
 		out->port_in_dx = zi->raw.imm[0].size == 0;
 		out->imm8 = out->port_in_dx ? 0 : (uint8_t)zi->raw.imm[0].value.u;
 	} else {
-		/* F2 acts as REP on INS/OUTS; Zydis reports it as REPNE. */
+		/* F2 acts as REP on INS/OUTS/MOVS/STOS; Zydis reports it
+		 * as REPNE. */
 		out->rep = (zi->attributes & (ZYDIS_ATTRIB_HAS_REP |
 		                              ZYDIS_ATTRIB_HAS_REPE |
 		                              ZYDIS_ATTRIB_HAS_REPNE)) != 0;
@@ -247,6 +314,11 @@ static void opnd_of(const ZydisDecodedInstruction *zi,
 		break;
 	case ZYDIS_OPERAND_TYPE_IMMEDIATE:
 		o->kind = OPND_IMM;
+		/* 83 /r ib and the like: the imm8 stands for its sign
+		 * extension to the operand size.  (Zydis has sign-extended
+		 * the value to 64 bits already.) */
+		if (zo->imm.is_signed && zo->size < zi->operand_width)
+			o->size = (uint8_t)(zi->operand_width / 8);
 		o->imm.value = (uint32_t)zo->imm.value.u & ((o->size >= 4) ?
 		               0xffffffffu : (1u << (8 * o->size)) - 1);
 		break;
@@ -294,7 +366,7 @@ static int zydis_decode(const uint8_t *buf, size_t avail, bool code32,
 	out->len = zi.length;
 	out->addrsize = zi.address_width;
 	out->seg_override = seg_of(zi.attributes);
-	if (is_io(out->op))
+	if (is_io_or_string(out->op))
 		fill_io(&zi, out);
 	else if (out->op >= INSN_LGDT && fill_opnds(d, &zc, &zi, out))
 		return -1;

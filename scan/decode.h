@@ -6,9 +6,10 @@
  * value; everything else decodes as INSN_OTHER with its length, so callers
  * can still report it (bytes and text) or step over it.
  *
- * The system and segment instructions also carry their explicit operands
- * (`opnd[]`, in Intel order: destination first), again in popek's terms;
- * the I/O instructions keep their few dedicated fields instead.
+ * The system, segment, data-moving and ALU instructions also carry their
+ * explicit operands (`opnd[]`, in Intel order: destination first), again
+ * in popek's terms; the I/O and string instructions keep their few
+ * dedicated fields instead.
  */
 #ifndef POPEK_SCAN_DECODE_H
 #define POPEK_SCAN_DECODE_H
@@ -55,6 +56,36 @@ enum insn_op {
 	INSN_CALL_FAR,    /* 9A cd/cp: CALL ptr16:16/32; FF /3: CALL m16:16/32 */
 	INSN_RET_FAR,     /* CB: RET far; CA iw: RET far imm16 */
 	INSN_IRET,        /* CF: IRET (16-bit) / IRETD (32-bit) */
+	/* Data-moving and ALU instructions, operands in opnd[]: only their
+	 * ModRM forms (and MOV's moffs forms), the ones that can touch
+	 * memory.  ADD..CMP follow the /digit order of the 80-83 group. */
+	INSN_MOV,         /* 88-8B /r; C6 /0, C7 /0; A0-A3 moffs */
+	INSN_MOVZX,       /* 0F B6 /r, 0F B7 /r */
+	INSN_MOVSX,       /* 0F BE /r, 0F BF /r */
+	INSN_XCHG,        /* 86 /r, 87 /r */
+	INSN_CMPXCHG,     /* 0F B0 /r, 0F B1 /r */
+	INSN_XADD,        /* 0F C0 /r, 0F C1 /r */
+	INSN_ADD,         /* 00-03 /r; 80-83 /0 */
+	INSN_OR,          /* 08-0B /r; 80-83 /1 */
+	INSN_ADC,         /* 10-13 /r; 80-83 /2 */
+	INSN_SBB,         /* 18-1B /r; 80-83 /3 */
+	INSN_AND,         /* 20-23 /r; 80-83 /4 */
+	INSN_SUB,         /* 28-2B /r; 80-83 /5 */
+	INSN_XOR,         /* 30-33 /r; 80-83 /6 */
+	INSN_CMP,         /* 38-3B /r; 80-83 /7 */
+	INSN_TEST,        /* 84 /r, 85 /r; F6 /0 ib, F7 /0 iw/id */
+	INSN_INC,         /* FE /0, FF /0 */
+	INSN_DEC,         /* FE /1, FF /1 */
+	INSN_NOT,         /* F6 /2, F7 /2 */
+	INSN_NEG,         /* F6 /3, F7 /3 */
+	INSN_BT,          /* 0F A3 /r; 0F BA /4 ib */
+	INSN_BTS,         /* 0F AB /r; 0F BA /5 ib */
+	INSN_BTR,         /* 0F B3 /r; 0F BA /6 ib */
+	INSN_BTC,         /* 0F BB /r; 0F BA /7 ib */
+	/* String moves: like INS/OUTS, no opnd[]; opsize, addrsize, rep and
+	 * seg_override (of the source) say it all. */
+	INSN_MOVS,        /* A4, A5: MOVSB/MOVSW/MOVSD */
+	INSN_STOS,        /* AA, AB: STOSB/STOSW/STOSD */
 	INSN_OP_COUNT
 };
 
@@ -68,7 +99,9 @@ enum opnd_kind {
 	OPND_CR,        /* control register: reg.num is n of CRn */
 	OPND_DR,        /* debug register: reg.num is n of DRn */
 	OPND_MEM,       /* memory: mem.* */
-	OPND_IMM,       /* immediate: imm (zero-extended from size bytes) */
+	OPND_IMM,       /* immediate: imm (zero-extended from size bytes;
+	                 * an imm8 the instruction sign-extends, as in
+	                 * 83 /r ib, has the operand's size and value) */
 	OPND_PTR,       /* far pointer immediate: ptr.sel:ptr.off */
 };
 

@@ -1,4 +1,7 @@
 # shadowpt/local.mk — shadow paging (DESIGN.md §6): the guest page-table walker
-libpopek_la_SOURCES += shadowpt/walk.c shadowpt/walk.h
+# and the host mappings of the window
+libpopek_la_SOURCES += shadowpt/walk.c shadowpt/walk.h \
+	shadowpt/shadow.c shadowpt/shadow.h
 
 UNIT_TESTS += tests/unit/test_walk
+UNIT_TESTS += tests/unit/test_shadow

@@ -82,6 +82,7 @@ static int finish(const struct walk_req *r, const struct walk_mem *m,
 	out->phys = (leaf & ~(size - 1)) | (r->linear & (size - 1));
 	out->page_size = size;
 	out->global = (leaf & PG_G) && (r->cr4 & CR4_PGE);
+	out->dirty = leaf & PG_D;
 	return 0;
 }
 
@@ -95,7 +96,7 @@ int walk(const struct walk_req *r, const struct walk_mem *m,
 	*out = (struct walk_result){ .page_size = PAGE_4K };
 	if (!(r->cr0 & CR0_PG)) {
 		out->phys = r->linear;
-		out->writable = out->user = true;
+		out->writable = out->user = out->dirty = true;
 		return 0;
 	}
 	pde_addr = (r->cr3 & ~0xFFFu) + 4 * (r->linear >> 22);

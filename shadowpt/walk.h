@@ -48,6 +48,9 @@ struct walk_result {
 	 * With paging off all three are true, false for global.
 	 */
 	bool writable, user, global;
+	/* D of the final entry after the walk (set by a write), valid when
+	 * !fault; true with paging off. */
+	bool dirty;
 };
 
 /*

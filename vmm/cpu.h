@@ -104,6 +104,9 @@ struct cpu_mem {
 	int (*read)(void *ctx, uint32_t linear, void *dst, unsigned len);
 	int (*write)(void *ctx, uint32_t linear, const void *src, unsigned len);
 	void *ctx;
+	/* Where read/write leave the #PF error code of a failed access (CR2
+	 * is the callee's business); NULL: error code 0. */
+	const uint32_t *pf_error;
 };
 
 /* What a system operation did. */

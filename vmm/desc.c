@@ -38,9 +38,10 @@ enum cpu_result desc_fault(struct cpu_fault *f, int vector, uint32_t error,
 	return CPU_FAULT;
 }
 
-enum cpu_result desc_memfault(struct cpu_fault *f)
+enum cpu_result desc_memfault(const struct cpu_mem *m, struct cpu_fault *f)
 {
-	return desc_fault(f, VEC_PF, 0, "page fault on a system access");
+	return desc_fault(f, VEC_PF, m->pf_error ? *m->pf_error : 0,
+	                  "page fault on a system access");
 }
 
 /* 3.4.5: limit 15:0 | base 23:0 | type S DPL P | limit 19:16 | AVL L D/B
@@ -75,7 +76,7 @@ enum cpu_result desc_fetch(const struct cpu_sys *s, const struct cpu_mem *m,
 		                  "selector past table limit");
 	d->addr = base + (sel & ~7u);
 	if (m->read(m->ctx, d->addr, &raw, 8) < 0)
-		return desc_memfault(f);
+		return desc_memfault(m, f);
 	desc_decode(raw, sel, &d->cache);
 	return CPU_OK;
 }
@@ -90,7 +91,7 @@ enum cpu_result desc_set_accessed(const struct cpu_mem *m, struct desc_ref *d,
 	if (d->cache.attr & TYPE_ACCESSED)
 		return CPU_OK;
 	if (m->write(m->ctx, d->addr + 5, &b, 1) < 0)
-		return desc_memfault(f);
+		return desc_memfault(m, f);
 	d->cache.attr |= TYPE_ACCESSED;
 	return CPU_OK;
 }
@@ -293,7 +294,7 @@ enum cpu_result cpu_ltr(struct emu_cpu *c, struct cpu_sys *s,
 	d.cache.attr |= 2;      /* type 9 → 11, busy */
 	b = (uint8_t)d.cache.attr;
 	if (m->write(m->ctx, d.addr + 5, &b, 1) < 0)
-		return desc_memfault(f);
+		return desc_memfault(m, f);
 	s->tr = d.cache;
 	return CPU_OK;
 }

@@ -39,8 +39,9 @@ static inline bool attr_expand_down(uint16_t a)
 /* Fill *f; return CPU_FAULT. */
 enum cpu_result desc_fault(struct cpu_fault *f, int vector, uint32_t error,
                            const char *why);
-/* A memory callback failed: #PF, error 0 (see desc.h). */
-enum cpu_result desc_memfault(struct cpu_fault *f);
+/* A memory callback failed: #PF with the error code it left in
+ * m->pf_error. */
+enum cpu_result desc_memfault(const struct cpu_mem *m, struct cpu_fault *f);
 /* Record an unsupported path (f may be NULL); return CPU_UNSUPPORTED. */
 enum cpu_result desc_unsupported(struct cpu_fault *f, const char *why);
 

@@ -58,7 +58,7 @@ enum cpu_result stk_push(const struct cpu_mem *m, struct stk *k,
 	if (!desc_in_limit(k->ss, offset(k->ss, esp), size))
 		return desc_fault(f, VEC_SS, k->ss_error, "stack limit (push)");
 	if (m->write(m->ctx, k->ss->base + offset(k->ss, esp), &val, size) < 0)
-		return desc_memfault(f);
+		return desc_memfault(m, f);
 	k->esp = esp;
 	return CPU_OK;
 }
@@ -70,7 +70,7 @@ enum cpu_result stk_pop(const struct cpu_mem *m, struct stk *k,
 	if (!desc_in_limit(k->ss, offset(k->ss, k->esp), size))
 		return desc_fault(f, VEC_SS, k->ss_error, "stack limit (pop)");
 	if (m->read(m->ctx, k->ss->base + offset(k->ss, k->esp), val, size) < 0)
-		return desc_memfault(f);
+		return desc_memfault(m, f);
 	k->esp = stk_add(k->ss, k->esp, size);
 	return CPU_OK;
 }

@@ -11,7 +11,8 @@
  * which also says what the instruction demands before it runs: ops->sys
  * (system and segment instructions), CPL 0, or CPL <= IOPL.  The
  * handlers live one file per class: emulate_io.c, emulate_system.c,
- * emulate_segment.c; this file also has the operand helpers they share.
+ * emulate_segment.c, emulate_data.c; this file also has the operand
+ * helpers they share.
  *
  * Retiring: on EMU_OK and EMU_HLT EIP moves past the instruction, except
  * after a far transfer (JMP/CALL/RET far, IRET), whose sys callback has
@@ -36,6 +37,7 @@ enum need {
 	NEED_IOPL,      /* CPL <= IOPL, else #GP(0) */
 	NEED_SYS,       /* ops->sys, else EMU_UNSUPPORTED */
 	NEED_SYS_CPL0,  /* ops->sys, and CPL 0, else #GP(0) */
+	NEED_DATA,      /* ops->data, else EMU_UNSUPPORTED */
 };
 
 struct rule {
@@ -79,6 +81,31 @@ static const struct rule rules[INSN_OP_COUNT] = {
 	[INSN_CALL_FAR]    = { emu_call_far, NEED_SYS, true },
 	[INSN_RET_FAR]     = { emu_ret_far, NEED_SYS, true },
 	[INSN_IRET]        = { emu_iret, NEED_SYS, true },
+	[INSN_MOV]         = { emu_mov, NEED_DATA, false },
+	[INSN_MOVZX]       = { emu_movx, NEED_DATA, false },
+	[INSN_MOVSX]       = { emu_movx, NEED_DATA, false },
+	[INSN_XCHG]        = { emu_xchg, NEED_DATA, false },
+	[INSN_CMPXCHG]     = { emu_cmpxchg, NEED_DATA, false },
+	[INSN_XADD]        = { emu_xadd, NEED_DATA, false },
+	[INSN_ADD]         = { emu_alu, NEED_DATA, false },
+	[INSN_OR]          = { emu_alu, NEED_DATA, false },
+	[INSN_ADC]         = { emu_alu, NEED_DATA, false },
+	[INSN_SBB]         = { emu_alu, NEED_DATA, false },
+	[INSN_AND]         = { emu_alu, NEED_DATA, false },
+	[INSN_SUB]         = { emu_alu, NEED_DATA, false },
+	[INSN_XOR]         = { emu_alu, NEED_DATA, false },
+	[INSN_CMP]         = { emu_alu, NEED_DATA, false },
+	[INSN_TEST]        = { emu_test, NEED_DATA, false },
+	[INSN_INC]         = { emu_unary, NEED_DATA, false },
+	[INSN_DEC]         = { emu_unary, NEED_DATA, false },
+	[INSN_NOT]         = { emu_unary, NEED_DATA, false },
+	[INSN_NEG]         = { emu_unary, NEED_DATA, false },
+	[INSN_BT]          = { emu_bt, NEED_DATA, false },
+	[INSN_BTS]         = { emu_bt, NEED_DATA, false },
+	[INSN_BTR]         = { emu_bt, NEED_DATA, false },
+	[INSN_BTC]         = { emu_bt, NEED_DATA, false },
+	[INSN_MOVS]        = { emu_movs, NEED_DATA, false },
+	[INSN_STOS]        = { emu_stos, NEED_DATA, false },
 };
 
 enum emu_status emu_raise(struct emu *e, int vector, uint32_t error)
@@ -193,6 +220,8 @@ static enum emu_status admit(struct emu *e, const struct rule *r)
 
 	if ((r->need == NEED_SYS || r->need == NEED_SYS_CPL0) && !e->ops->sys)
 		return EMU_UNSUPPORTED;
+	if (r->need == NEED_DATA && !e->ops->data)
+		return EMU_UNSUPPORTED;
 	if ((cpl0 && c->cpl != 0) || (r->need == NEED_IOPL && c->cpl > iopl(c)))
 		return emu_raise(e, EMU_VEC_GP, 0);
 	return EMU_OK;
@@ -231,4 +260,44 @@ enum emu_status emu_step(struct emu_cpu *cpu, const struct emu_ops *ops,
 	if ((st == EMU_OK || st == EMU_HLT) && !r->transfer)
 		retire(cpu, in->len);
 	return st;
+}
+
+/* --- string instructions (INS/OUTS, MOVS/STOS) -------------------------- */
+
+/* Bits of (E)SI/(E)DI/(E)CX the address size uses. */
+uint32_t emu_addr_mask(const struct insn *in)
+{
+	return in->addrsize == 16 ? 0xffffu : 0xffffffffu;
+}
+
+/* reg += delta within the bits of mask; the bits above are preserved. */
+void emu_step_reg(uint32_t *reg, uint32_t delta, uint32_t mask)
+{
+	*reg = (*reg & ~mask) | ((*reg + delta) & mask);
+}
+
+/* String element stride: +size, or -size with EFLAGS.DF set. */
+uint32_t emu_stride(const struct emu *e)
+{
+	uint32_t size = e->in->opsize;
+
+	return (e->cpu->eflags & EFLAGS_DF) ? -size : size;
+}
+
+/* Once, or with REP while (E)CX != 0, counting (E)CX down after each
+ * element so that a fault leaves a restartable state. */
+enum emu_status emu_string_op(struct emu *e,
+                              int (*once)(struct emu *, uint32_t))
+{
+	uint32_t amask = emu_addr_mask(e->in);
+	uint32_t *cx = &e->cpu->gpr[R_ECX];
+
+	if (!e->in->rep)
+		return once(e, amask) ? EMU_FAULT : EMU_OK;
+	while (*cx & amask) {
+		if (once(e, amask))
+			return EMU_FAULT;
+		emu_step_reg(cx, (uint32_t)-1, amask);
+	}
+	return EMU_OK;
 }

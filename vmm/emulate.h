@@ -9,8 +9,14 @@
  * the virtual IF, HLT; with ops->sys set also the system instructions
  * (LGDT/LIDT/LLDT/LTR/LMSW/INVLPG, MOV CR/DR, CLTS/INVD/WBINVD, RDMSR/
  * WRMSR/RDPMC) and the segment loads and far transfers (MOV/POP Sreg,
- * LDS/LES/LSS/LFS/LGS, far JMP/CALL/RET, IRET).  Anything else returns
- * EMU_UNSUPPORTED and the caller reports it with its bytes, EIP and mode.
+ * LDS/LES/LSS/LFS/LGS, far JMP/CALL/RET, IRET); and, for MMIO and
+ * write-traced memory, the data-moving and ALU instructions in their
+ * ModRM forms (MOV incl. moffs, MOVZX/MOVSX, XCHG, CMPXCHG, XADD,
+ * ADD/OR/ADC/SBB/AND/SUB/XOR/CMP, TEST, INC/DEC, NOT/NEG, BT/BTS/BTR/BTC)
+ * and MOVS/STOS (REP, DF, 16/32-bit addressing), whose memory operands
+ * go through ops->read/write one access per operand read or write, at
+ * the operand's size.  Anything else returns EMU_UNSUPPORTED and the
+ * caller reports it with its bytes, EIP and mode.
  *
  * The emulator makes the checks an instruction makes before touching the
  * machine (CPL 0 for system instructions, CPL <= IOPL for CLI/STI and
@@ -96,6 +102,11 @@ struct emu_ops {
 	void (*raise)(void *ctx, int vector, uint32_t error);
 	/* NULL: the system and segment instructions return EMU_UNSUPPORTED. */
 	const struct emu_sys *sys;
+	/* false: the data-moving and ALU instructions (INSN_MOV on) return
+	 * EMU_UNSUPPORTED.  They are for accesses the host could not make
+	 * (MMIO); a host #GP on one is a guest fault to reflect, since the
+	 * emulator checks no segment limits or rights. */
+	bool data;
 };
 
 enum emu_status {

@@ -51,6 +51,15 @@ int emu_src16(struct emu *e, const struct insn_opnd *o, uint16_t *v);
 /* EIP of the next instruction (16-bit code wraps). */
 uint32_t emu_next_eip(const struct emu *e);
 
+/* String instructions (emulate.c): the address-size mask, a register
+ * step within it, the element stride (DF), and the REP loop around one
+ * element, which returns non-zero on a fault. */
+uint32_t emu_addr_mask(const struct insn *in);
+void emu_step_reg(uint32_t *reg, uint32_t delta, uint32_t mask);
+uint32_t emu_stride(const struct emu *e);
+enum emu_status emu_string_op(struct emu *e,
+                              int (*once)(struct emu *, uint32_t));
+
 /* emulate_io.c */
 enum emu_status emu_in(struct emu *e);
 enum emu_status emu_out(struct emu *e);
@@ -85,5 +94,18 @@ enum emu_status emu_jmp_far(struct emu *e);
 enum emu_status emu_call_far(struct emu *e);
 enum emu_status emu_ret_far(struct emu *e);
 enum emu_status emu_iret(struct emu *e);
+
+/* emulate_data.c */
+enum emu_status emu_mov(struct emu *e);
+enum emu_status emu_movx(struct emu *e);      /* MOVZX, MOVSX */
+enum emu_status emu_xchg(struct emu *e);
+enum emu_status emu_xadd(struct emu *e);
+enum emu_status emu_cmpxchg(struct emu *e);
+enum emu_status emu_alu(struct emu *e);       /* ADD .. CMP */
+enum emu_status emu_test(struct emu *e);
+enum emu_status emu_unary(struct emu *e);     /* INC DEC NOT NEG */
+enum emu_status emu_bt(struct emu *e);        /* BT BTS BTR BTC */
+enum emu_status emu_movs(struct emu *e);
+enum emu_status emu_stos(struct emu *e);
 
 #endif

@@ -21,25 +21,8 @@ static uint32_t size_mask(unsigned size)
 	return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 }
 
-/* Bits of (E)SI/(E)DI/(E)CX the address size uses. */
-static uint32_t addr_mask(const struct insn *in)
-{
-	return in->addrsize == 16 ? 0xffffu : 0xffffffffu;
-}
 
-/* reg += delta within the bits of mask; the bits above are preserved. */
-static void step_reg(uint32_t *reg, uint32_t delta, uint32_t mask)
-{
-	*reg = (*reg & ~mask) | ((*reg + delta) & mask);
-}
 
-/* String element stride: +size, or -size with EFLAGS.DF set. */
-static uint32_t stride(const struct emu *e)
-{
-	uint32_t size = e->in->opsize;
-
-	return (e->cpu->eflags & EFLAGS_DF) ? -size : size;
-}
 
 static uint16_t io_port(const struct emu *e)
 {
@@ -79,7 +62,7 @@ static int ins_once(struct emu *e, uint32_t amask)
 
 	if (e->ops->write(e->ctx, lin, &v, size))
 		return -1;
-	step_reg(&c->gpr[R_EDI], stride(e), amask);
+	emu_step_reg(&c->gpr[R_EDI], emu_stride(e), amask);
 	return 0;
 }
 
@@ -95,38 +78,21 @@ static int outs_once(struct emu *e, uint32_t amask)
 	if (e->ops->read(e->ctx, lin, &v, size))
 		return -1;
 	e->ops->out(e->ctx, (uint16_t)c->gpr[R_EDX], size, v);
-	step_reg(&c->gpr[R_ESI], stride(e), amask);
+	emu_step_reg(&c->gpr[R_ESI], emu_stride(e), amask);
 	return 0;
 }
 
-/* Once, or with REP while (E)CX != 0, counting (E)CX down after each
- * element so that a fault leaves a restartable state. */
-static enum emu_status string_op(struct emu *e,
-                                 int (*once)(struct emu *, uint32_t))
-{
-	uint32_t amask = addr_mask(e->in);
-	uint32_t *cx = &e->cpu->gpr[R_ECX];
-
-	if (!e->in->rep)
-		return once(e, amask) ? EMU_FAULT : EMU_OK;
-	while (*cx & amask) {
-		if (once(e, amask))
-			return EMU_FAULT;
-		step_reg(cx, (uint32_t)-1, amask);
-	}
-	return EMU_OK;
-}
 
 /* 6C: INSB; 6D: INSW/INSD (66 selects the other size); F3/F2 for REP. */
 enum emu_status emu_ins(struct emu *e)
 {
-	return string_op(e, ins_once);
+	return emu_string_op(e, ins_once);
 }
 
 /* 6E: OUTSB; 6F: OUTSW/OUTSD; segment prefix overrides DS; F3/F2 REP. */
 enum emu_status emu_outs(struct emu *e)
 {
-	return string_op(e, outs_once);
+	return emu_string_op(e, outs_once);
 }
 
 /* FA: CLI, on the virtual IF. */

@@ -13,6 +13,7 @@
 #include "vmm/intr.h"
 #include "devices/bus.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,6 +67,13 @@ static const struct emu_ops guest_ops = {
 	.raise = system_raise, .sys = &guest_sys,
 };
 
+/* For an access the host could not make (MMIO, nothing): data and ALU
+ * instructions too. */
+static const struct emu_ops mmio_ops = {
+	.read = guest_read, .write = guest_write, .in = port_in, .out = port_out,
+	.raise = system_raise, .sys = &guest_sys, .data = true,
+};
+
 /* HLT: wait for an interrupt.  A guest that halts with interrupts off, or
  * with no device that could ever interrupt it, can never continue: say so
  * instead of hanging. */
@@ -110,35 +118,46 @@ static void reflect(struct vcpu *v)
  * do with an instruction it does not know — reflect the host fault (a
  * guest fault in ordinary guest code) or report it (a privileged
  * instruction popek cannot emulate). */
-static void emulate(struct vcpu *v, bool reflect_unknown)
+/* What to do with an instruction the emulator does not know. */
+enum unknown { UNKNOWN_REPORT, UNKNOWN_REFLECT, UNKNOWN_RETURN };
+
+static enum emu_status emulate_with(struct vcpu *v, const struct emu_ops *ops,
+                                    enum unknown unknown)
 {
 	struct insn in;
 	enum emu_status st;
 
 	v->fault.vector = -1;
-	st = emu_step(&v->cpu, &guest_ops, v, &in);
+	st = emu_step(&v->cpu, ops, v, &in);
 	v->vm->counters[CTR_emulated]++;
 	switch (st) {
 	case EMU_OK:
-		return;
+		break;
 	case EMU_HLT:
 		do_hlt(v);
-		return;
+		break;
 	case EMU_FAULT:
 		if (!v->stop && v->fault.vector >= 0)
 			system_deliver(v, v->fault.vector, INT_EXCEPTION,
 			               v->fault.has_error, v->fault.error);
-		return;
+		break;
 	case EMU_UNSUPPORTED:
-		if (reflect_unknown)
+		if (unknown == UNKNOWN_REFLECT)
 			reflect(v);
-		else
+		else if (unknown == UNKNOWN_REPORT)
 			report_insn(v, "unemulated instruction", &in);
-		return;
+		break;
 	case EMU_BAD:
 		report_insn(v, "undecodable instruction", &in);
-		return;
+		break;
 	}
+	return st;
+}
+
+static void emulate(struct vcpu *v, bool reflect_unknown)
+{
+	emulate_with(v, &guest_ops,
+	             reflect_unknown ? UNKNOWN_REFLECT : UNKNOWN_REPORT);
 }
 
 static void exit_priv(struct vcpu *v)
@@ -147,16 +166,22 @@ static void exit_priv(struct vcpu *v)
 }
 
 /* INT n through a host gate of DPL 0 faults on the INT itself: the guest's
- * return address is the next instruction. */
+ * return address is the next instruction.  The vector is the one in the
+ * instruction: the host's error code (n << 3 | 2) says the same on
+ * hardware, but QEMU's TCG (a host popek may run on, scripts/tcg-host)
+ * reports n << 4 | 2 in long mode. */
 static void exit_softint(struct vcpu *v)
 {
 	uint8_t bytes[15];
 	struct insn in;
 	unsigned n = vcpu_code_bytes(v, bytes, sizeof(bytes));
 	unsigned len = scan_decode(bytes, n, v->cpu.code32, &in) == 0 ? in.len : 2;
+	int vector = v->exit.vector;
 
+	if (len >= 2 && len <= n && bytes[len - 2] == 0xCD)
+		vector = bytes[len - 1];
 	v->cpu.eip += len;
-	system_soft_int(v, v->exit.vector, len);
+	system_soft_int(v, vector, len);
 }
 
 static void exit_syscall(struct vcpu *v)
@@ -213,12 +238,67 @@ static void exit_exception(struct vcpu *v)
 		               v->exit.error);
 }
 
+/* A fault the shadow MMU filled must let the instruction move on: the
+ * same address faulting again and again at the same EIP is a popek bug
+ * (or a guest doing something popek cannot map): stop, don't spin. */
+static bool no_progress(struct vcpu *v, uint32_t lin)
+{
+	if (lin == v->pf_last_lin && v->cpu.eip == v->pf_last_eip)
+		return ++v->pf_repeats > 8;
+	v->pf_last_lin = lin;
+	v->pf_last_eip = v->cpu.eip;
+	v->pf_repeats = 0;
+	return false;
+}
+
+/* A host page fault in the window: a shadow miss (map and retry), a guest
+ * page fault, or an access outside RAM (MMIO: emulate the instruction). */
 static void exit_page_fault(struct vcpu *v)
 {
-	vcpu_crash(v, "access to guest linear address 0x%08llx outside guest "
-	           "RAM (%llu MiB, paging off) at EIP 0x%08x",
+	struct shadow_regs r = system_paging_regs(v, v->sys.cpl);
+	struct shadow_result res = { 0, 0 };
+	uint32_t lin = (uint32_t)v->exit.cr2;
+	enum shadow_outcome o = SHADOW_OUTSIDE;
+
+	if (v->exit.cr2 < WINDOW_SIZE)
+		o = shadow_fault(v->vm->shadow, &r, lin, v->exit.error, &res);
+	switch (o) {
+	case SHADOW_MAPPED:
+		if (no_progress(v, lin))
+			vcpu_crash(v, "shadow MMU: the access to 0x%08x keeps faulting "
+			           "after being mapped (host error 0x%x)", lin,
+			           v->exit.error);
+		return;
+	case SHADOW_GUEST_PF:
+		v->sys.cr2 = lin;
+		system_deliver(v, VEC_PF, INT_EXCEPTION, true, res.error);
+		return;
+	case SHADOW_EMULATE:     /* outside RAM */
+		emulate_with(v, &mmio_ops, UNKNOWN_REPORT);
+		return;
+	case SHADOW_TRACED:      /* a write the tracers must see */
+		/* An instruction popek does not emulate (a PUSH onto a stack
+		 * that shares its page with a GDT): give the page up and let
+		 * the guest write it natively from now on. */
+		if (emulate_with(v, &mmio_ops, UNKNOWN_RETURN) == EMU_UNSUPPORTED)
+			shadow_untraceable(v->vm->shadow, res.phys);
+		return;
+	case SHADOW_BAD_TABLE:
+		vcpu_crash(v, "guest page tables (CR3 0x%08x) reach outside guest "
+		           "RAM (%llu MiB) for linear address 0x%08x", v->sys.cr3,
+		           (unsigned long long)(v->vm->ram.size >> 20), lin);
+		return;
+	case SHADOW_HOST_FAIL:
+		vcpu_crash(v, "cannot map guest linear 0x%08x (guest-physical "
+		           "0x%08x) on the host: %s", lin, res.phys, strerror(errno));
+		return;
+	case SHADOW_OUTSIDE:
+		break;
+	}
+	vcpu_crash(v, "access to linear address 0x%08llx, outside the window "
+	           "popek can map [0x%llx, 0x%llx)",
 	           (unsigned long long)v->exit.cr2,
-	           (unsigned long long)(v->vm->ram.size >> 20), v->cpu.eip);
+	           (unsigned long long)v->vm->window_low, WINDOW_TOP);
 }
 
 static void exit_entry_fault(struct vcpu *v)
@@ -264,6 +344,8 @@ void exits_dispatch(struct vcpu *v)
 		inject_monitor_fault();
 	if (v->vm->cfg.trace_exits)
 		trace_exit(v);
+	if (v->exit.reason != EXIT_PAGE_FAULT)
+		v->pf_repeats = 0;       /* progress: only back-to-back misses count */
 	handlers[v->exit.reason](v);
 	if (v->vm->exit_requested && !v->stop) {
 		v->stop = true;

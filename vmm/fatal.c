@@ -1,11 +1,13 @@
 /*
  * fatal.c — last words.  Runs in signal context for monitor faults, so it
  * writes with dprintf to fd 2 and ends with _exit: no atexit handlers, no
- * locks that the interrupted code may hold.
+ * locks that the interrupted code may hold.  A raw terminal goes back to
+ * its saved state first (serial_host_restore_tty is async-signal-safe).
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "devices/devices.h"
 #include "vmm/fatal.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -56,6 +58,7 @@ void fatal_bug(const char *fmt, ...)
 	unw_cursor_t c;
 	va_list ap;
 
+	serial_host_restore_tty();
 	dprintf(2, "popek: internal error: ");
 	va_start(ap, fmt);
 	vdprintf(2, fmt, ap);
@@ -78,6 +81,7 @@ void fatal_signal(int sig, const void *info, ucontext_t *uc)
 	 * must not recurse. */
 	if (entered++)
 		_exit(STATUS_POPEK_ERROR);
+	serial_host_restore_tty();
 
 	dprintf(2, "popek: internal error: %s in the monitor at rip 0x%llx "
 	        "(address 0x%lx)\n", strsignal(sig),

@@ -38,7 +38,7 @@ static enum cpu_result read_gate(const struct cpu_sys *s,
 	if ((uint32_t)ev->vector * 8 + 7 > s->idtr.limit)
 		return desc_fault(f, VEC_GP, err, "vector past IDT limit");
 	if (m->read(m->ctx, s->idtr.base + ev->vector * 8u, &raw, 8) < 0)
-		return desc_memfault(f);
+		return desc_memfault(m, f);
 	type = (raw >> 40) & 0x1F;     /* S bit included: must be 0 */
 	dpl = (raw >> 45) & 3;
 	if (type != 5 && type != 6 && type != 7 && type != 14 && type != 15)
@@ -102,7 +102,7 @@ static enum cpu_result tss_stack(const struct cpu_sys *s,
 		return desc_fault(f, VEC_TS, tserr, "TSS too small for stack");
 	if (m->read(m->ctx, s->tr.base + at, esp, 4) < 0 ||
 	    m->read(m->ctx, s->tr.base + at + 4, &sel, 2) < 0)
-		return desc_memfault(f);
+		return desc_memfault(m, f);
 	if (sel_null(sel))
 		return desc_fault(f, VEC_TS, ext, "TSS stack selector null");
 	if ((sel & 3) != dpl)

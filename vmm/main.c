@@ -5,6 +5,7 @@
 #include "config.h"
 #include "vmm/vm.h"
 #include "vmm/cpuid.h"
+#include "devices/devices.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,7 +22,8 @@ static void usage(FILE *f)
 "       popek --version | --help\n"
 "\n"
 "Run a 32-bit x86 guest kernel (multiboot v1 ELF) without hardware\n"
-"virtualisation.  The guest's serial console (COM1) is stdin/stdout.\n"
+"virtualisation.  The guest's serial console (COM1) is stdin/stdout\n"
+"unless --serial says otherwise.\n"
 "\n"
 "options for run:\n"
 "  -m MiB            guest RAM, %d..%d (default %d)\n"
@@ -32,6 +34,16 @@ static void usage(FILE *f)
 "  --trace-exits     print every exit (stderr)\n"
 "  --strict-io       an access to an unclaimed port stops the guest\n"
 "  --trace-msr       log RDMSR/WRMSR of MSRs popek does not know (stderr)\n"
+"  --serial stdio|file:PATH|unix:PATH\n"
+"                    COM1's host end: stdin/stdout (default; a terminal is\n"
+"                    put in raw mode, Ctrl-A x quits, Ctrl-A Ctrl-A sends\n"
+"                    Ctrl-A), a file created for the guest's output, or a\n"
+"                    listening unix socket popek connects to\n"
+"  --no-pku          keep guest supervisor pages from guest user code by\n"
+"                    unmapping them, not with protection keys\n"
+"  --disk PATH[,ro]  a raw disk image as a virtio block device on PCI\n"
+"                    (size a multiple of 512; locked while popek runs;\n"
+"                    ,ro: read-only, guest writes fail)\n"
 "\n"
 "exit status: the value the guest wrote to the debug-exit port 0xf4;\n"
 "0 on guest power-off; 2 on popek's own errors (bad options, bad image,\n"
@@ -59,8 +71,23 @@ static int parse_mib(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* PATH or PATH,ro: the path is the argument up to a last ",ro" (kept in
+ * place: argv outlives the VM). */
+static int parse_disk(char *arg, struct vm_config *cfg)
+{
+	size_t n = strlen(arg);
+
+	cfg->disk_ro = n >= 3 && !strcmp(arg + n - 3, ",ro");
+	if (cfg->disk_ro)
+		arg[n - 3] = '\0';
+	if (!arg[0])
+		return -1;
+	cfg->disk = arg;
+	return 0;
+}
+
 enum { OPT_APPEND = 256, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
-       OPT_TRACE_MSR, OPT_HELP };
+       OPT_TRACE_MSR, OPT_NO_PKU, OPT_SERIAL, OPT_DISK, OPT_HELP };
 
 static const struct option run_opts[] = {
 	{ "append", required_argument, NULL, OPT_APPEND },
@@ -69,6 +96,9 @@ static const struct option run_opts[] = {
 	{ "trace-exits", no_argument, NULL, OPT_TRACE },
 	{ "strict-io", no_argument, NULL, OPT_STRICT },
 	{ "trace-msr", no_argument, NULL, OPT_TRACE_MSR },
+	{ "no-pku", no_argument, NULL, OPT_NO_PKU },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0, 0, 0, 0 },
 };
@@ -76,6 +106,7 @@ static const struct option run_opts[] = {
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg = { .ram_mib = RAM_MIB_DEFAULT, .mode = MODE_TRAP };
+	char err[256];
 	int c;
 
 	opterr = 0;
@@ -100,6 +131,18 @@ static int cmd_run(int argc, char **argv)
 		case OPT_TRACE: cfg.trace_exits = true; break;
 		case OPT_STRICT: cfg.strict_io = true; break;
 		case OPT_TRACE_MSR: cfg.trace_msr = true; break;
+		case OPT_NO_PKU: cfg.no_pku = true; break;
+		case OPT_SERIAL:
+			if (serial_spec_check(optarg, err, sizeof(err)) < 0)
+				return bad("%s", err);
+			cfg.serial = optarg;
+			break;
+		case OPT_DISK:
+			if (cfg.disk)
+				return bad("--disk %s: only one disk", optarg);
+			if (parse_disk(optarg, &cfg) < 0)
+				return bad("--disk '%s': give PATH or PATH,ro", optarg);
+			break;
 		case OPT_HELP: usage(stdout); return 0;
 		case ':': return bad("option %s needs a value", argv[optind - 1]);
 		default: return bad("unknown option %s", argv[optind - 1]);

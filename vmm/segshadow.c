@@ -9,10 +9,18 @@
  *
  * A guest LDT: guest code loads TI=1 selectors natively from the host LDT,
  * so while one is loaded its entry j is shadowed at host entry j, eagerly,
- * on every LLDT (until shadowpt traces descriptor-table pages, a guest
- * write to its LDT takes effect at the next LLDT), and GDT-backed
- * registers whose index falls inside it move to private slots.  Up to
- * LDT_SHADOW_MAX entries: the private slots lie above them.
+ * on every LLDT and on every guest write to it, and GDT-backed registers
+ * whose index falls inside it move to private slots.  Up to LDT_SHADOW_MAX
+ * entries: the private slots lie above them.
+ *
+ * Guest writes to the GDT and LDT: their pages are write-traced through
+ * the shadow MMU (segshadow_trace_tables, after LGDT, LLDT, CR3 and
+ * paging changes).  A write to GDT entry i that a host entry shadows puts
+ * the new descriptor there at once, so that a native reload of host
+ * selector i (a pushed and popped segment register) loads what hardware
+ * would; registers that still cache the old descriptor move to private
+ * slots (a residue: pushing and popping one of those reloads the old
+ * descriptor, where hardware would load the new one).
  *
  * vCPU thread only.
  */
@@ -50,15 +58,38 @@ static int ldt_write(unsigned entry, const struct user_desc *d)
  * register already uses that entry with a different descriptor (the guest
  * rewrote a GDT entry that is still loaded elsewhere, e.g. its boot CS),
  * or the index lies in or above the private slots. */
+static bool gdt_current(const struct vcpu *v, unsigned idx)
+{
+	return idx < PRIVATE_SLOT_BASE && (v->gdt_current[idx / 64] >> (idx % 64)) & 1;
+}
+
+static void set_gdt_current(struct vcpu *v, unsigned idx, bool on)
+{
+	if (idx >= PRIVATE_SLOT_BASE)
+		return;
+	if (on)
+		v->gdt_current[idx / 64] |= 1ull << (idx % 64);
+	else
+		v->gdt_current[idx / 64] &= ~(1ull << (idx % 64));
+}
+
 static unsigned host_entry(const struct vcpu *v, int s, unsigned idx,
                            const struct user_desc *d)
 {
 	if (idx >= PRIVATE_SLOT_BASE)
 		return PRIVATE_SLOT_BASE + (unsigned)s;
-	if (v->sys.seg[s].sel & 4)
-		return idx;              /* the guest LDT's own shadow */
+	if (v->sys.seg[s].sel & 4) {
+		/* The guest LDT's own shadow, kept current from guest memory:
+		 * a register caching an older descriptor moves out. */
+		if (idx < v->ldt_shadowed &&
+		    memcmp(&v->ldt_cache[idx], d, sizeof(*d)))
+			return PRIVATE_SLOT_BASE + (unsigned)s;
+		return idx;
+	}
 	if (idx < v->ldt_shadowed)
 		return PRIVATE_SLOT_BASE + (unsigned)s;  /* taken by the LDT */
+	if (gdt_current(v, idx) && memcmp(&v->ldt_cache[idx], d, sizeof(*d)))
+		return PRIVATE_SLOT_BASE + (unsigned)s;  /* cache is stale */
 	for (int t = 0; t < SEG_COUNT; t++) {
 		if (t == s || (v->host_sel[t] >> 3) != idx || !v->host_sel[t])
 			continue;
@@ -95,6 +126,7 @@ void system_sync_segments(struct vcpu *v)
 				          strerror(errno));
 			v->ldt_cache[idx] = d;
 			v->vm->counters[CTR_ldt_writes]++;
+			set_gdt_current(v, idx, false);
 		}
 		v->ldt_owner[idx] = *c;
 		v->host_sel[s] = (uint16_t)((idx << 3) | 7);
@@ -160,9 +192,131 @@ int segshadow_ldt(struct vcpu *v)
 			v->ldt_cache[j] = d;
 			v->vm->counters[CTR_ldt_writes]++;
 		}
+		set_gdt_current(v, j, false);
 		v->ldt_owner[j] = c;
 	}
 	v->ldt_shadowed = n;
 	v->seg_dirty = (1u << SEG_COUNT) - 1;   /* GDT users may have to move */
 	return 0;
+}
+
+/* --- write tracing of the descriptor tables ------------------------------ */
+
+/* GDT entry idx changed: if a host entry shadows it, put the new
+ * descriptor there (see the header). */
+static void gdt_entry_changed(struct vcpu *v, unsigned idx)
+{
+	static const struct user_desc never;
+	struct user_desc d = { .entry_number = idx, .read_exec_only = 1,
+	                       .seg_not_present = 1 };
+	struct seg_cache c;
+	uint64_t raw = 0;
+
+	if (idx == 0 || idx >= PRIVATE_SLOT_BASE || idx < v->ldt_shadowed ||
+	    !memcmp(&v->ldt_cache[idx], &never, sizeof(never)))
+		return;
+	if (guest_read(v, v->sys.gdtr.base + 8 * idx, &raw, 8) < 0) {
+		v->fault.vector = -1;    /* a monitor read: not the guest's fault */
+		return;
+	}
+	desc_decode(raw, (uint16_t)(idx << 3 | (raw >> 45 & 3)), &c);
+	if (!desc_to_host(&c, idx, SHADOW_LIMIT_CAP, &d))
+		c = (struct seg_cache){ .sel = (uint16_t)(idx << 3) };
+	d.entry_number = idx;
+	if (!memcmp(&v->ldt_cache[idx], &d, sizeof(d)))
+		return;
+	for (int s = 0; s < SEG_COUNT; s++)
+		if ((v->host_sel[s] >> 3) == idx && (v->host_sel[s] & 4))
+			v->seg_dirty |= 1u << s;    /* may have to move out */
+	if (ldt_write(idx, &d) < 0)
+		fatal_bug("modify_ldt(entry %u): %s", idx, strerror(errno));
+	v->ldt_cache[idx] = d;
+	v->ldt_owner[idx] = c;
+	set_gdt_current(v, idx, true);
+	v->vm->counters[CTR_ldt_writes]++;
+}
+
+static bool overlaps(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)
+{
+	return (uint64_t)a < (uint64_t)b + blen && (uint64_t)b < (uint64_t)a + alen;
+}
+
+/* The shadow MMU's tracer: the guest (or the monitor) wrote to a page of
+ * a descriptor table. */
+static void dt_written(void *ctx, uint32_t phys, unsigned len)
+{
+	struct vcpu *v = ctx;
+	bool ldt = false;
+
+	for (unsigned i = 0; i < v->dt_n; i++) {
+		if (v->dt[i].frame != phys / 4096)
+			continue;
+		uint32_t lin = v->dt[i].lin + phys % 4096;
+		uint32_t gb = v->sys.gdtr.base, glen = v->sys.gdtr.limit + 1u;
+		if (overlaps(lin, len, gb, glen)) {
+			uint32_t from = lin > gb ? (lin - gb) / 8 : 0;
+			uint32_t to = (lin + len - 1 - gb) / 8;
+			for (uint32_t e = from; e <= to && e * 8 < glen; e++)
+				gdt_entry_changed(v, e);
+		}
+		if (desc_usable(&v->sys.ldtr) &&
+		    overlaps(lin, len, v->sys.ldtr.base, v->sys.ldtr.limit + 1u))
+			ldt = true;
+	}
+	if (ldt)
+		segshadow_ldt(v);
+}
+
+static void dt_add(struct vcpu *v, uint32_t base, uint32_t len,
+                   struct dt_page *out, unsigned *n)
+{
+	struct shadow_regs r = system_paging_regs(v, 0);
+
+	for (uint64_t lin = base & ~4095u; lin < (uint64_t)base + len;
+	     lin += 4096) {
+		struct shadow_result res = { 0, (uint32_t)lin };
+		if ((v->sys.cr0 & CR0_PG) &&
+		    shadow_peek(v->vm->shadow, &r, (uint32_t)lin, &res) !=
+		    SHADOW_MAPPED)
+			continue;
+		if (*n == sizeof(v->dt) / sizeof(v->dt[0]))
+			return;
+		out[*n].frame = res.phys / 4096;
+		out[*n].lin = (uint32_t)lin;
+		(*n)++;
+	}
+}
+
+void segshadow_trace_tables(struct vcpu *v)
+{
+	struct dt_page now[sizeof(v->dt) / sizeof(v->dt[0])];
+	unsigned n = 0;
+
+	if (v->dt_tracer < 0)
+		return;
+	if (v->sys.gdtr.limit)
+		dt_add(v, v->sys.gdtr.base, v->sys.gdtr.limit + 1u, now, &n);
+	if (desc_usable(&v->sys.ldtr)) {
+		uint32_t len = v->sys.ldtr.limit + 1u;
+		if (len > 8 * LDT_SHADOW_MAX)
+			len = 8 * LDT_SHADOW_MAX;
+		dt_add(v, v->sys.ldtr.base, len, now, &n);
+	}
+	for (unsigned i = 0; i < v->dt_n; i++) {
+		bool kept = false;
+		for (unsigned j = 0; j < n && !kept; j++)
+			kept = now[j].frame == v->dt[i].frame;
+		if (!kept)
+			shadow_trace(v->vm->shadow, v->dt_tracer, v->dt[i].frame,
+			             false);
+	}
+	for (unsigned j = 0; j < n; j++)
+		shadow_trace(v->vm->shadow, v->dt_tracer, now[j].frame, true);
+	memcpy(v->dt, now, n * sizeof(now[0]));
+	v->dt_n = n;
+}
+
+void segshadow_init(struct vcpu *v)
+{
+	v->dt_tracer = shadow_add_tracer(v->vm->shadow, dt_written, v);
 }

@@ -15,51 +15,131 @@
 #include "vmm/desc.h"
 #include "vmm/msr.h"
 #include "vmm/vm.h"
+#include "devices/bus.h"
+#include "shadowpt/shadow.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <x86intrin.h>
 
 
-/* --- guest memory (paging off: linear = physical) --------------------- */
-
-/* Paging off: an access beyond RAM is no guest fault popek can give yet
- * (hardware would read all ones there): stop the VM and say where. */
-static bool in_ram(struct vcpu *v, uint32_t lin, unsigned len, const char *op)
+static void raise_fault(void *ctx, int vector, uint32_t error)
 {
-	if ((uint64_t)lin + len <= v->vm->ram.size)
-		return true;
-	vcpu_crash(v, "%s guest-physical 0x%08x (%u bytes) beyond guest RAM "
-	           "(%llu MiB) during emulation", op, lin, len,
-	           (unsigned long long)(v->vm->ram.size >> 20));
-	v->fault.vector = -1;
-	return false;
+	struct vcpu *v = ctx;
+
+	v->fault.vector = vector;
+	v->fault.has_error = vector_has_error(vector);
+	v->fault.error = error;
+	v->fault.why = "raised by the emulator";
+}
+
+/* --- guest memory ------------------------------------------------------ */
+
+/*
+ * The emulator and the descriptor logic reach guest memory by linear
+ * address, as supervisor accesses (cpu.h).  With paging on, each page is
+ * translated by the guest's tables (setting A/D, giving #PF with CR2);
+ * guest-physical addresses outside RAM go to the MMIO bus, where nothing
+ * reads as all ones and writes are dropped.
+ */
+
+struct shadow_regs system_paging_regs(const struct vcpu *v, int cpl)
+{
+	return (struct shadow_regs){ .cr0 = v->sys.cr0, .cr3 = v->sys.cr3,
+	                             .cr4 = v->sys.cr4, .cpl = cpl };
+}
+
+/* Linear → guest-physical for one access within a page; 0, or -1 with
+ * the guest's fault recorded (or the VM stopped). */
+static int translate(struct vcpu *v, uint32_t lin, bool write, uint32_t *phys)
+{
+	struct shadow_regs r = system_paging_regs(v, 0);
+	struct shadow_result res;
+
+	*phys = lin;
+	if (!(v->sys.cr0 & CR0_PG))
+		return 0;
+	switch (shadow_translate(v->vm->shadow, &r, lin,
+	                         write ? WALK_WRITE : WALK_READ, &res)) {
+	case SHADOW_MAPPED:
+	case SHADOW_EMULATE:
+		*phys = res.phys;
+		return 0;
+	case SHADOW_GUEST_PF:
+		v->sys.cr2 = lin;
+		v->pf_error = res.error;
+		raise_fault(v, VEC_PF, res.error);
+		return -1;
+	default:
+		vcpu_crash(v, "guest page tables (CR3 0x%08x) reach outside guest "
+		           "RAM while translating 0x%08x", v->sys.cr3, lin);
+		v->fault.vector = -1;
+		return -1;
+	}
+}
+
+/* Outside RAM: the MMIO bus, in naturally sized pieces. */
+static void mmio_access(struct vcpu *v, uint32_t phys, uint8_t *buf,
+                        unsigned len, bool write)
+{
+	v->vm->counters[CTR_mmio]++;
+	while (len) {
+		unsigned n = len >= 4 && !(phys & 3) ? 4 :
+		             len >= 2 && !(phys & 1) ? 2 : 1;
+		uint64_t val = 0;
+
+		if (write) {
+			memcpy(&val, buf, n);
+			bus_write(v->vm->mmio, phys, n, val);
+		} else {
+			if (bus_read(v->vm->mmio, phys, n, &val) != BUS_OK)
+				val = ~0ull;
+			memcpy(buf, &val, n);
+		}
+		phys += n, buf += n, len -= n;
+	}
+}
+
+static int guest_access(struct vcpu *v, uint32_t lin, uint8_t *buf,
+                        unsigned len, bool write)
+{
+	while (len) {
+		unsigned n = 4096 - (lin & 4095);
+		uint32_t phys;
+
+		if (n > len)
+			n = len;
+		if (translate(v, lin, write, &phys) < 0)
+			return -1;
+		if ((uint64_t)phys + n <= v->vm->ram.size) {
+			if (write) {
+				memcpy(v->vm->ram.host + phys, buf, n);
+				if (shadow_is_traced(v->vm->shadow, phys))
+					shadow_wrote(v->vm->shadow, phys, n);
+			} else
+				memcpy(buf, v->vm->ram.host + phys, n);
+		} else {
+			mmio_access(v, phys, buf, n, write);
+		}
+		lin += n, buf += n, len -= n;
+	}
+	return 0;
 }
 
 int guest_read(void *ctx, uint32_t lin, void *dst, unsigned len)
 {
-	struct vcpu *v = ctx;
-
-	if (!in_ram(v, lin, len, "read of"))
-		return -1;
-	memcpy(dst, v->vm->ram.host + lin, len);
-	return 0;
+	return guest_access(ctx, lin, dst, len, false);
 }
 
 int guest_write(void *ctx, uint32_t lin, const void *src, unsigned len)
 {
-	struct vcpu *v = ctx;
-
-	if (!in_ram(v, lin, len, "write to"))
-		return -1;
-	memcpy(v->vm->ram.host + lin, src, len);
-	return 0;
+	return guest_access(ctx, lin, (uint8_t *)src, len, true);
 }
 
 static struct cpu_mem sys_mem(struct vcpu *v)
 {
 	return (struct cpu_mem){ .read = guest_read, .write = guest_write,
-	                         .ctx = v };
+	                         .ctx = v, .pf_error = &v->pf_error };
 }
 
 /* --- results of the descriptor logic ---------------------------------- */
@@ -90,16 +170,6 @@ static int result(struct vcpu *v, enum cpu_result r, const struct cpu_fault *f,
 	}
 	v->fault.vector = -1;
 	return -1;
-}
-
-static void raise_fault(void *ctx, int vector, uint32_t error)
-{
-	struct vcpu *v = ctx;
-
-	v->fault.vector = vector;
-	v->fault.has_error = vector_has_error(vector);
-	v->fault.error = error;
-	v->fault.why = "raised by the emulator";
 }
 
 static int gp0(struct vcpu *v)
@@ -164,6 +234,7 @@ static int sys_lgdt(void *ctx, uint32_t base, uint16_t limit)
 	struct vcpu *v = ctx;
 
 	v->sys.gdtr = (struct dtr){ .base = base, .limit = limit };
+	segshadow_trace_tables(v);
 	return 0;
 }
 
@@ -183,6 +254,7 @@ static int sys_lldt(void *ctx, uint16_t sel)
 
 	if (result(v, cpu_lldt(&v->cpu, &v->sys, &m, sel, &f), &f, "LLDT") < 0)
 		return -1;
+	segshadow_trace_tables(v);
 	return segshadow_ldt(v);
 }
 
@@ -202,20 +274,36 @@ static int sys_ltr(void *ctx, uint16_t sel)
 #define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | \
                    CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 
+/* Paging turned on or off, or a bit that changes every translation. */
+static int paging_reset(struct vcpu *v)
+{
+	char err[256];
+
+	if (shadow_reset(v->vm->shadow, v->sys.cr0 & CR0_PG, err,
+	                 sizeof(err)) == 0) {
+		segshadow_trace_tables(v);
+		return 0;
+	}
+	vcpu_crash(v, "%s", err);
+	v->fault.vector = -1;
+	return -1;
+}
+
 static int write_cr0(struct vcpu *v, uint32_t val)
 {
 	val = (val & CR0_VALID) | CR0_ET;
 	if (((val & CR0_PG) && !(val & CR0_PE)) ||
 	    ((val & CR0_NW) && !(val & CR0_CD)))
 		return gp0(v);                   /* SDM vol. 2, MOV CR: #GP(0) */
-	if (!(val & CR0_PE) || (val & CR0_PG)) {
-		vcpu_crash(v, "unsupported: CR0 = 0x%08x (%s)", val,
-		           (val & CR0_PG) ? "paging: shadow page tables are not "
-		           "built yet" : "real mode");
+	if (!(val & CR0_PE)) {
+		vcpu_crash(v, "unsupported: CR0 = 0x%08x (real mode)", val);
 		v->fault.vector = -1;
 		return -1;
 	}
+	uint32_t changed = v->sys.cr0 ^ val;
 	v->sys.cr0 = val;
+	if (changed & (CR0_PG | CR0_WP))
+		return paging_reset(v);
 	return 0;
 }
 
@@ -226,12 +314,21 @@ static int sys_write_cr(void *ctx, int cr, uint32_t val)
 	switch (cr) {
 	case 0: return write_cr0(v, val);
 	case 2: v->sys.cr2 = val; return 0;
-	case 3: v->sys.cr3 = val; v->vm->counters[CTR_cr3_loads]++; return 0;
-	case 4:
+	case 3:
+		v->sys.cr3 = val;
+		v->vm->counters[CTR_cr3_loads]++;
+		shadow_new_cr3(v->vm->shadow);
+		segshadow_trace_tables(v);
+		return 0;
+	case 4: {
 		if (val & ~CR4_VALID)
 			return gp0(v);
+		uint32_t changed = v->sys.cr4 ^ val;
 		v->sys.cr4 = val;
+		if (changed & (CR4_PSE | CR4_PGE))
+			return paging_reset(v);
 		return 0;
+	}
 	default:
 		raise_fault(v, VEC_UD, 0);
 		return -1;
@@ -313,8 +410,8 @@ static int sys_invlpg(void *ctx, uint32_t linear)
 {
 	struct vcpu *v = ctx;
 
-	(void)linear; /* recorded for shadowpt; nothing is cached yet */
 	v->vm->counters[CTR_invlpg]++;
+	shadow_invlpg(v->vm->shadow, linear);
 	return 0;
 }
 

@@ -8,10 +8,15 @@
 
 #include "vmm/desc.h"
 #include "vmm/vcpu.h"
+#include "shadowpt/shadow.h"
 
-/* Guest linear memory (paging off), for emu_ops and cpu_mem. */
+/* Guest linear memory, for emu_ops and cpu_mem: supervisor accesses
+ * through the guest's page tables when paging is on; outside RAM the MMIO
+ * bus. */
 int guest_read(void *ctx, uint32_t lin, void *dst, unsigned len);
 int guest_write(void *ctx, uint32_t lin, const void *src, unsigned len);
+/* The guest's paging registers, for a walk at `cpl`. */
+struct shadow_regs system_paging_regs(const struct vcpu *v, int cpl);
 /* emu_ops.raise: record a fault the emulator found. */
 void system_raise(void *ctx, int vector, uint32_t error);
 extern const struct emu_sys guest_sys;
@@ -19,6 +24,11 @@ extern const struct emu_sys guest_sys;
  * and unsupported paths stop the VM). */
 void system_deliver(struct vcpu *v, int vector, enum int_kind kind,
                     bool has_error, uint32_t error);
+/* Register the descriptor tables' write tracer (once, at vCPU start). */
+void segshadow_init(struct vcpu *v);
+/* After LGDT, LLDT, CR3 loads and paging changes: write-trace the pages
+ * of the guest GDT and LDT. */
+void segshadow_trace_tables(struct vcpu *v);
 /* After LLDT: shadow the guest LDT's entries at their own host index. */
 int segshadow_ldt(struct vcpu *v);
 /* After an exit: take in segment loads the guest made natively. */

@@ -119,6 +119,7 @@ struct vcpu *vcpu_new(struct vm *vm, uint32_t eip, uint32_t eax, uint32_t ebx)
 		return NULL;
 	}
 	vcpu_reset(v, eip, eax, ebx);
+	segshadow_init(v);
 	return v;
 }
 
@@ -241,6 +242,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		v->exit.reason = EXIT_KICK;  /* if popek_enter declines to enter */
 		area_load(v);
+		shadow_enter(v->vm->shadow, v->sys.cpl);
 		popek_enter(v->area);
 		if (v->shadow_step)           /* popek's TF, not the guest's */
 			v->cpu.eflags &= ~EFLAGS_TF;
@@ -282,11 +284,17 @@ int vcpu_run(struct vcpu *v)
 unsigned vcpu_code_bytes(const struct vcpu *v, uint8_t *buf, unsigned max)
 {
 	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
+	struct shadow_regs r = system_paging_regs(v, 0);
 	unsigned n = 0;
 
-	while (n < max && (uint64_t)lin + n < v->vm->ram.size) {
-		buf[n] = v->vm->ram.host[lin + n];
-		n++;
+	while (n < max) {
+		struct shadow_result res = { 0, lin + n };
+		if ((v->sys.cr0 & CR0_PG) &&
+		    shadow_peek(v->vm->shadow, &r, lin + n, &res) != SHADOW_MAPPED)
+			break;
+		if ((uint64_t)res.phys >= v->vm->ram.size)
+			break;
+		buf[n++] = v->vm->ram.host[res.phys];
 	}
 	return n;
 }

@@ -45,6 +45,11 @@ struct exit_info {
 
 struct vm;
 
+/* A page of a guest descriptor table: its frame and linear address. */
+struct dt_page {
+	uint32_t frame, lin;
+};
+
 struct vcpu {
 	struct vm *vm;
 	struct emu_cpu cpu;            /* GPRs, EIP, EFLAGS (virtual IF) */
@@ -55,7 +60,19 @@ struct vcpu {
 	struct user_desc *ldt_cache;   /* what each host LDT entry holds */
 	struct seg_cache *ldt_owner;   /* the guest cache each one shadows */
 	unsigned ldt_shadowed;         /* guest LDT entries at host 0..n-1 */
+	/* Descriptor tables write-traced through the shadow MMU
+	 * (segshadow.c): the frames and the linear pages they back. */
+	int dt_tracer;
+	unsigned dt_n;
+	struct dt_page dt[20];
+	/* Host LDT entries that hold the guest's current GDT entry (a
+	 * traced write put it there): registers still caching the old
+	 * descriptor must not share them. */
+	uint64_t gdt_current[4];
 	struct cpu_fault fault;        /* recorded for delivery after an exit */
+	uint32_t pf_error;             /* of the last #PF a memory access met */
+	uint32_t pf_last_lin, pf_last_eip;  /* shadow misses: progress check */
+	unsigned pf_repeats;
 	/* Interrupts (intr.c): irq_lock guards irq_pending and halted. */
 	pthread_mutex_t irq_lock;
 	pthread_cond_t irq_cond;

@@ -11,6 +11,7 @@
 #include "vmm/intr.h"
 #include "devices/bus.h"
 #include "devices/devices.h"
+#include "shadowpt/shadow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,29 @@ static void raise_irq(void *ctx, int vector)
 {
 	struct vm *vm = ctx;
 	vcpu_raise_irq(vm->vcpu, vector);
+}
+
+/* Device hook: end the VM from another thread (the console's Ctrl-A x).
+ * The INTR hook wakes a halted vCPU or kicks a running one; the run loop
+ * then finds exit_requested after that exit. */
+static void request_quit(void *ctx, int status)
+{
+	struct vm *vm = ctx;
+	vm->exit_status = status;
+	__atomic_store_n(&vm->exit_requested, true, __ATOMIC_SEQ_CST);
+	vcpu_intr_line(vm->vcpu);
+}
+
+/* Device hook: the guest pulsed the reset line (vCPU thread).  popek does
+ * not reboot a guest: it ends the VM, saying so once. */
+static void request_reset(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	if (vm->exit_requested)
+		return;
+	fprintf(stderr, "popek: guest reset\n");
+	request_exit(vm, STATUS_GUEST_RESET);
 }
 
 static void add_irq_source(void *ctx)
@@ -71,8 +95,10 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 	struct boot_state boot;
 	struct platform_hooks hooks = {
 		.request_exit = request_exit, .raise_irq = raise_irq,
+		.request_reset = request_reset,
 		.add_irq_source = add_irq_source,
 		.set_intr_controller = set_intr_controller, .intr_line = intr_line,
+		.request_quit = request_quit,
 		.ctx = vm,
 		.console_out_fd = STDOUT_FILENO, .console_in_fd = STDIN_FILENO,
 	};
@@ -85,10 +111,19 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 	}
 	if (ram_create(&vm->ram, vm->cfg.ram_mib, err, errlen) < 0) /* RAM */
 		return -1;
+	hooks.ram_bytes = vm->ram.size;            /* CMOS memory size */
+	hooks.ram = vm->ram.host;                  /* virtio DMA */
+	hooks.disk_path = vm->cfg.disk;            /* --disk */
+	hooks.disk_ro = vm->cfg.disk_ro;
 	if (loader_load_file(vm->cfg.kernel, vm->ram.host, vm->ram.size,
 	                     vm->cfg.append, &boot, err, errlen) < 0) /* kernel */
 		return -1;
-	if (ram_map_identity(&vm->ram, vm->window_low, err, errlen) < 0)
+	struct shadow_config sc = {                          /* shadow MMU */
+		.ram = &vm->ram, .low = vm->window_low, .top = WINDOW_TOP,
+		.use_pku = !vm->cfg.no_pku, .counters = vm->counters,
+	};
+	vm->shadow = shadow_new(&sc, err, errlen);
+	if (!vm->shadow || shadow_reset(vm->shadow, false, err, errlen) < 0)
 		return -1;                                           /* paging off */
 	vm->io = bus_new("port");                                    /* buses */
 	vm->mmio = bus_new("mmio");
@@ -101,6 +136,10 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory creating the vCPU");
 		return -1;
 	}
+	vm->serial = serial_host_open(vm->cfg.serial, err, errlen); /* COM1 host */
+	if (!vm->serial)                           /* end; raw terminal */
+		return -1;
+	serial_host_hooks(vm->serial, &hooks);
 	vm->platform = platform_new(vm->io, vm->mmio, &hooks);      /* devices */
 	if (!vm->platform) {
 		err[0] = 0; /* platform_new said why */
@@ -114,10 +153,12 @@ static void vm_teardown(struct vm *vm)
 	vcpu_free(vm->vcpu);
 	if (vm->platform)
 		platform_free(vm->platform);
+	serial_host_close(vm->serial);      /* the terminal back as it was */
 	if (vm->mmio)
 		bus_free(vm->mmio);
 	if (vm->io)
 		bus_free(vm->io);
+	shadow_free(vm->shadow);
 	ram_destroy(&vm->ram);
 }
 

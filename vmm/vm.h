@@ -15,6 +15,7 @@ enum run_mode { MODE_TRAP, MODE_BT };
 #define STATUS_POWEROFF    0
 #define STATUS_POPEK_ERROR 2
 #define STATUS_GUEST_CRASH 3
+#define STATUS_GUEST_RESET 4
 
 struct vm_config {
 	uint64_t ram_mib;
@@ -25,6 +26,10 @@ struct vm_config {
 	bool trace_exits;
 	bool strict_io;
 	bool trace_msr;
+	const char *serial;     /* --serial: NULL (stdio) or its spec */
+	bool no_pku;            /* shadow MMU: unmap instead of pkeys */
+	const char *disk;       /* --disk: the virtio-blk image, or NULL */
+	bool disk_ro;           /* --disk PATH,ro */
 };
 
 enum counter {
@@ -36,19 +41,24 @@ enum counter {
 
 struct bus;
 struct platform;
+struct serial_host;
+struct shadow;
 struct vcpu;
 
 struct vm {
 	struct vm_config cfg;
 	uint64_t window_low;       /* first linear address popek may map */
 	struct guest_ram ram;
+	struct shadow *shadow;     /* the window's host mappings */
 	struct bus *io;
 	struct bus *mmio;
 	struct platform *platform;
+	struct serial_host *serial;  /* COM1's host end */
 	struct vcpu *vcpu;
 	uint64_t counters[CTR_MAX];
 	int irq_sources;           /* devices that can raise interrupts */
-	/* Set by the debug-exit port (vCPU thread). */
+	/* Set by the debug-exit port (vCPU thread), or by the console's
+	 * Ctrl-A x (its input thread, which then kicks the vCPU). */
 	bool exit_requested;
 	int exit_status;
 	uint64_t start_ns;

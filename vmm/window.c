@@ -87,8 +87,18 @@ int window_reserve(uint64_t *low, char *err, size_t errlen)
 
 void window_unmap(uint64_t addr, uint64_t len)
 {
+	void *p = mmap((void *)addr, len, PROT_NONE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+	               -1, 0);
+	if (p != MAP_FAILED)
+		return;
+	/* At vm.max_map_count even this mmap fails (it may split a mapping);
+	 * munmap always can.  Reserve the hole again right away: nothing of
+	 * popek's maps below 4 GiB in between (mmap places top-down). */
+	munmap((void *)addr, len);
 	mmap((void *)addr, len, PROT_NONE,
-	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+	     -1, 0);
 }
 
 int ram_create(struct guest_ram *ram, uint64_t mib, char *err, size_t errlen)
@@ -124,7 +134,7 @@ int ram_create(struct guest_ram *ram, uint64_t mib, char *err, size_t errlen)
 	return 0;
 }
 
-int ram_map_identity(struct guest_ram *ram, uint64_t low, char *err,
+int ram_map_identity(const struct guest_ram *ram, uint64_t low, char *err,
                      size_t errlen)
 {
 	if (low >= ram->size)

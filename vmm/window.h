@@ -42,7 +42,7 @@ void window_unmap(uint64_t addr, uint64_t len);
 
 int ram_create(struct guest_ram *ram, uint64_t mib, char *err, size_t errlen);
 /* Map RAM at guest linear = guest physical (paging off), from low up. */
-int ram_map_identity(struct guest_ram *ram, uint64_t low, char *err,
+int ram_map_identity(const struct guest_ram *ram, uint64_t low, char *err,
                      size_t errlen);
 void ram_destroy(struct guest_ram *ram);
 

@@ -10,18 +10,24 @@ GUEST_CFLAGS = -m32 -march=i686 -ffreestanding -fno-pie -fno-pic \
 	-O2 -g -Wall -Wextra -Werror -std=gnu11 -I$(srcdir)/tests/guests/rt
 GUEST_LDSCRIPT = $(srcdir)/tests/guests/link.ld
 GUEST_RT = tests/guests/rt/start.o32 tests/guests/rt/lib.o32
-GUEST_INCLUDES = $(srcdir)/tests/guests/rt/lib.h
+GUEST_PM = tests/guests/rt/pm.o32
+GUEST_INCLUDES = $(srcdir)/tests/guests/rt/lib.h $(srcdir)/tests/guests/rt/pm.h
 GUEST_NAMES = hello io halt syscalls unemulated state echo minikernel irq gdt-aliases ldt uart-irq
+GUEST_NAMES += paging paging-misc dt-trace
+GUEST_NAMES += pit-rate
+GUEST_NAMES += rtc reset
+GUEST_NAMES += pci virtio-blk
 GUESTS = $(GUEST_NAMES:%=tests/guests/%.elf)
 
 noinst_DATA += $(GUESTS)
 # Keep the objects: they are intermediates of pattern rules, which GNU make
 # would otherwise delete after each link and rebuild every time.
-.SECONDARY: $(GUEST_NAMES:%=tests/guests/%.o32) $(GUEST_RT)
-CLEANFILES += $(GUESTS) $(GUEST_NAMES:%=tests/guests/%.o32) $(GUEST_RT)
+.SECONDARY: $(GUEST_NAMES:%=tests/guests/%.o32) $(GUEST_RT) $(GUEST_PM)
+CLEANFILES += $(GUESTS) $(GUEST_NAMES:%=tests/guests/%.o32) $(GUEST_RT) \
+	$(GUEST_PM)
 EXTRA_DIST += $(GUEST_NAMES:%=tests/guests/%.c) $(GUEST_LDSCRIPT) \
 	$(GUEST_INCLUDES) tests/guests/rt/lib.c tests/guests/rt/start.S \
-	tests/guests/lib.sh
+	tests/guests/rt/pm.c tests/guests/lib.sh scripts/qemu-guest
 
 # Generic: any guest program X.c in the tree (tests/guests/, bench/) links
 # with the runtime into X.elf.
@@ -36,6 +42,14 @@ tests/guests/rt/%.o32: $(srcdir)/tests/guests/rt/%.S
 %.elf: %.o32 $(GUEST_RT) $(GUEST_LDSCRIPT)
 	$(AM_V_CCLD)$(LD) -m elf_i386 -T $(GUEST_LDSCRIPT) -nostdlib -o $@ \
 		$(GUEST_RT) $< $$($(CC) -m32 -print-libgcc-file-name)
+
+# Guests that bring their own GDT, IDT and paging link the protected-mode
+# kit rt/pm.c (pm.h, GUEST_PM) as well; the others do not carry it.
+GUEST_PM_ELFS = tests/guests/paging.elf tests/guests/paging-misc.elf
+
+$(GUEST_PM_ELFS): %.elf: %.o32 $(GUEST_RT) $(GUEST_PM) $(GUEST_LDSCRIPT)
+	$(AM_V_CCLD)$(LD) -m elf_i386 -T $(GUEST_LDSCRIPT) -nostdlib -o $@ \
+		$(GUEST_RT) $(GUEST_PM) $< $$($(CC) -m32 -print-libgcc-file-name)
 
 GUEST_TESTS = \
 	tests/guests/hello.sh \
@@ -55,5 +69,14 @@ GUEST_TESTS = \
 	tests/guests/minikernel.sh \
 	tests/guests/ldt.sh \
 	tests/guests/uart-irq.sh
+GUEST_TESTS += tests/guests/paging.sh tests/guests/paging-misc.sh \
+	tests/guests/dt-trace.sh
+GUEST_TESTS += tests/guests/serial.sh tests/guests/pit-rate.sh
+GUEST_TESTS += tests/guests/rtc.sh tests/guests/reset.sh
+GUEST_TESTS += tests/guests/pci.sh tests/guests/virtio-blk.sh
+# The PCI and virtio guests share a header-only driver.
+tests/guests/pci.o32 tests/guests/virtio-blk.o32: \
+	$(srcdir)/tests/guests/virtio-drv.h
+EXTRA_DIST += tests/guests/virtio-drv.h
 TESTS += $(GUEST_TESTS)
 EXTRA_DIST += $(GUEST_TESTS)

@@ -68,7 +68,7 @@ static inline int fake_write(void *ctx, uint32_t lin, const void *src, unsigned 
 	return 0;
 }
 
-static const struct cpu_mem M = { fake_read, fake_write, mem };
+static const struct cpu_mem M = { fake_read, fake_write, mem, NULL };
 
 static inline uint64_t mkdesc(uint32_t base, uint32_t limit20, unsigned attr)
 {

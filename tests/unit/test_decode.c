@@ -129,8 +129,8 @@ Test(decode, other_has_length)
 
 	cr_assert_eq(in.op, INSN_OTHER);
 	cr_assert_eq(in.nopnd, 0);
-	/* 8B /r: MOV r32, r/m32 with disp32: 6 bytes. */
-	in = DECODE(true, 0x8b, 0x05, 0x78, 0x56, 0x34, 0x12);
+	/* 8D /r: LEA r32, m with disp32: 6 bytes. */
+	in = DECODE(true, 0x8d, 0x05, 0x78, 0x56, 0x34, 0x12);
 	cr_assert_eq(in.op, INSN_OTHER);
 	/* B8 id: MOV EAX, imm32; the same bytes are 3 long in 16-bit code. */
 	in = DECODE(false, 0xb8, 0x34, 0x12);

@@ -1,7 +1,8 @@
 /*
  * test_devices.c — unit tests of the small devices (devices/testdev.c,
  * port80.c, debugexit.c) and of the platform that puts them, and COM1
- * with its stdio host side, on a port bus (platform.c, stdio_console.c).
+ * with its stdio host side, on a port bus (platform.c, stdio_console.c);
+ * testdev's MMIO registers on the MMIO bus too.
  *
  * testdev is checked against a byte-array reference of its contract; the
  * platform tests run the console over pipes.
@@ -174,6 +175,54 @@ Test(testdev, through_the_bus_one_region)
 	bus_free(io);
 }
 
+/* MMIO: the scratch registers against a byte-array reference, and the
+ * counter of scratch accesses at 0x10. */
+enum { MMIO_COUNT = 0x10 };
+
+Test(testdev, mmio_scratch_every_size_and_offset)
+{
+	static const unsigned sizes[] = { 1, 2, 4, 8 };
+	const uint64_t pattern = 0xB8B7B6B5B4B3B2B1ull;
+	uint8_t ref[24] = { 0 };        /* bytes 16.. stay 0: past the end */
+
+	for (unsigned o = 0; o < 16; o++) {
+		for (unsigned k = 0; k < 4; k++) {
+			unsigned s = sizes[k];
+
+			testdev_mmio_write(td, o, s, pattern);
+			for (unsigned i = 0; i < s && o + i < 16; i++)
+				ref[o + i] = (uint8_t)(pattern >> (8 * i));
+			for (unsigned r = 0; r < 16; r++)
+				cr_assert_eq(testdev_mmio_read(td, r, 1), ref[r],
+				             "byte %u after size %u at %u", r, s, o);
+			cr_assert_eq(testdev_mmio_read(td, o, s), le_bytes(ref + o, s),
+			             "read size %u offset %u", s, o);
+		}
+	}
+}
+
+Test(testdev, mmio_counter_counts_scratch_accesses_only)
+{
+	testdev_mmio_write(td, 0x0, 4, 1);
+	testdev_mmio_read(td, 0x3, 1);
+	testdev_mmio_read(td, 0xF, 8);          /* runs past 0xF: still one */
+	cr_assert_eq(testdev_mmio_read(td, MMIO_COUNT, 4), 3);
+	cr_assert_eq(testdev_mmio_read(td, MMIO_COUNT, 4), 3, "reading is free");
+	testdev_mmio_write(td, MMIO_COUNT, 4, 0);
+	testdev_mmio_write(td, 0x14, 4, 0xFFFFFFFF);
+	cr_assert_eq(testdev_mmio_read(td, 0x14, 4), 0);
+	cr_assert_eq(testdev_mmio_read(td, 0x1F, 1), 0);
+	cr_assert_eq(testdev_mmio_read(td, MMIO_COUNT, 4), 3,
+	             "read-only; 0x14.. neither store nor count");
+	for (unsigned i = 0; i < 254; i++)
+		testdev_mmio_write(td, 0x8, 1, i);
+	cr_assert_eq(testdev_mmio_read(td, MMIO_COUNT, 2), 0x101);
+	cr_assert_eq(testdev_mmio_read(td, MMIO_COUNT + 1, 1), 0x01);
+	cr_assert_eq(testdev_mmio_read(td, MMIO_COUNT + 2, 4), 0);
+	cr_assert_eq(testdev_read(td, ACCESSES, 4), 0, "ports count apart");
+	cr_assert_eq(testdev_read(td, LATCH, 4), 0, "MMIO is not the latch");
+}
+
 /* --- port80, debugexit --------------------------------------------------- */
 
 Test(port80, reads_back_last_byte)
@@ -299,6 +348,24 @@ Test(platform, registers_every_device)
 	cr_assert_null(bus_owner(io, PORT_POST + 1));
 	cr_assert_null(bus_owner(io, PORT_TESTDEV + 16));
 	cr_assert_null(bus_owner(mmio, 0xFEE00000));
+	platform_free(p);
+}
+
+Test(platform, testdev_on_the_mmio_bus)
+{
+	struct platform *p = plat_new(-1, -1);
+	uint64_t v;
+
+	cr_assert_not_null(p);
+	cr_assert_str_eq(bus_owner(mmio, MMIO_TESTDEV), "testdev");
+	cr_assert_str_eq(bus_owner(mmio, MMIO_TESTDEV + 0x1F), "testdev");
+	cr_assert_null(bus_owner(mmio, MMIO_TESTDEV + 0x20));
+	cr_assert_null(bus_owner(mmio, MMIO_TESTDEV - 1));
+	cr_assert_eq(bus_write(mmio, MMIO_TESTDEV + 4, 2, 0xBEEF), BUS_OK);
+	cr_assert_eq(bus_read(mmio, MMIO_TESTDEV + 5, 1, &v), BUS_OK);
+	cr_assert_eq(v, 0xBE);
+	cr_assert_eq(bus_read(mmio, MMIO_TESTDEV + 0x10, 4, &v), BUS_OK);
+	cr_assert_eq(v, 2);
 	platform_free(p);
 }
 

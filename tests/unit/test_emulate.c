@@ -624,16 +624,31 @@ Test(emu, lgdt_unsupported_without_sys)
 	cr_assert_eq(F.nlog, 0);
 }
 
-Test(emu, mov_unsupported)
+/* Without ops->data a MOV to memory is not carried out: on a host #GP
+ * the monitor reflects it instead (the emulator checks no limits). */
+Test(emu, mov_unsupported_without_data)
 {
 	struct insn in;
 
-	CODE(0x89, 0xd8);                       /* mov eax, ebx */
+	CODE(0x89, 0x18);                       /* mov [eax], ebx */
+	C.gpr[R_EAX] = 0x200;
+	C.gpr[R_EBX] = 0xdeadbeef;
+	cr_assert_eq(step(&in), EMU_UNSUPPORTED);
+	cr_assert_eq(in.op, INSN_MOV);
+	cr_assert_eq(F.nlog, 0);
+	cr_assert_eq(C.eip, 0x100);
+}
+
+Test(emu, imul_unsupported)
+{
+	struct insn in;
+
+	CODE(0x0f, 0xaf, 0xc3);                 /* imul eax, ebx */
 	C.gpr[R_EBX] = 5;
 	cr_assert_eq(step(&in), EMU_UNSUPPORTED);
-	cr_assert_eq(in.len, 2);
-	cr_assert_eq(in.bytes[0], 0x89);
-	cr_assert_eq(in.bytes[1], 0xd8);
+	cr_assert_eq(in.len, 3);
+	cr_assert_eq(in.bytes[0], 0x0f);
+	cr_assert_eq(in.bytes[2], 0xc3);
 	cr_assert_eq(C.gpr[R_EAX], 0);
 	cr_assert_eq(C.eip, 0x100);
 }

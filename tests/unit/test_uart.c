@@ -263,11 +263,74 @@ Test(uart, irq_line_gated_by_out2)
 	wr(MCR, 0x08);
 	cr_assert(uart_irq_pending(u));
 	wr(MCR, 0x18);
-	cr_assert_not(uart_irq_pending(u), "loopback forces OUT2 off");
+	cr_assert(uart_irq_pending(u), "the OUT2 bit gates, in loopback too");
+	wr(MCR, 0x10);
+	cr_assert_not(uart_irq_pending(u), "loopback without OUT2");
 	wr(MCR, 0x08);
 	cr_assert(uart_irq_pending(u));
 	rd(IIR);
 	cr_assert_not(uart_irq_pending(u), "THRE acknowledged");
+}
+
+/* A guest driver's self-test: in loopback with OUT2 set, its own bytes
+ * come back through received-data interrupts, THRE interrupts follow each
+ * write, and the line shows every one of them. */
+Test(uart, loopback_interrupts_reach_the_line)
+{
+	wr(MCR, 0x18);
+	wr(IER, 0x03);
+	cr_assert(uart_irq_pending(u), "THRE at once: THR is empty");
+	cr_assert_eq(rd(IIR), 0x02);
+	cr_assert_not(uart_irq_pending(u));
+	wr(DATA, 'a');
+	cr_assert(uart_irq_pending(u));
+	cr_assert_eq(rd(IIR), 0x04, "received data first");
+	cr_assert_eq(rd(DATA), 'a');
+	cr_assert(uart_irq_pending(u), "then THRE of the write");
+	cr_assert_eq(rd(IIR), 0x02);
+	cr_assert_eq(rd(IIR), 0x01);
+	cr_assert_not(uart_irq_pending(u));
+	cr_assert_eq(nsent, 0, "nothing left on the line");
+}
+
+Test(uart, loopback_fifo_fills_then_overruns)
+{
+	wr(MCR, 0x10);
+	wr(FCR, 0x01);
+	for (unsigned i = 0; i <= UART_FIFO_LEN; i++)
+		wr(DATA, (uint8_t)('a' + i));
+	cr_assert_eq(rd(LSR), 0x63, "the 17th byte overran");
+	for (unsigned i = 0; i < UART_FIFO_LEN; i++)
+		cr_assert_eq(rd(DATA), 'a' + i);
+	cr_assert_eq(rd(LSR), 0x60);
+	cr_assert_eq(nsent, 0);
+}
+
+/* Modem status interrupts: a delta bit raises one (with IER bit 3),
+ * reading MSR clears the deltas and with them the interrupt. */
+Test(uart, msr_interrupt_raised_by_deltas_cleared_by_msr_read)
+{
+	wr(IER, 0x08);
+	wr(MCR, 0x08);
+	cr_assert_not(uart_irq_pending(u), "no delta yet");
+	wr(MCR, 0x1A);          /* loopback: CTS, DCD stay; DSR drops */
+	cr_assert(uart_irq_pending(u));
+	cr_assert_eq(rd(IIR), 0x00, "modem status");
+	cr_assert(uart_irq_pending(u), "reading IIR does not clear it");
+	cr_assert_eq(rd(MSR), 0x92, "DCD, CTS, delta DSR");
+	cr_assert_eq(rd(IIR), 0x01);
+	cr_assert_not(uart_irq_pending(u));
+	wr(MCR, 0x1E);          /* OUT1 -> RI rises: no delta */
+	cr_assert_not(uart_irq_pending(u));
+	wr(MCR, 0x1A);          /* RI falls: trailing edge */
+	cr_assert(uart_irq_pending(u));
+	cr_assert_eq(rd(MSR), 0x94);
+	cr_assert_not(uart_irq_pending(u));
+	wr(IER, 0x00);
+	wr(MCR, 0x18);          /* CTS drops with the interrupt disabled */
+	cr_assert_not(uart_irq_pending(u));
+	wr(IER, 0x08);
+	cr_assert(uart_irq_pending(u), "a delta kept while masked");
 }
 
 /* --- the flow-controlled receive path ------------------------------------ */

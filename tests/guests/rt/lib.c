@@ -277,3 +277,33 @@ NO_LIBCALLS void *memcpy(void *d, const void *s, size_t n)
 		*p++ = *q++;
 	return d;
 }
+
+uint64_t int_gate32(void (*fn)(void))
+{
+	uint32_t off = (uint32_t)(uintptr_t)fn;
+
+	return (off & 0xFFFF) | (0x08ull << 16) | (0x8Eull << 40) |
+	       ((uint64_t)(off >> 16) << 48);
+}
+
+void set_tables(const void *gdt, unsigned gdt_bytes, const void *idt,
+                 unsigned idt_bytes)
+{
+	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) r;
+
+	r.limit = (uint16_t)(gdt_bytes - 1);
+	r.base = (uint32_t)(uintptr_t)gdt;
+	__asm__ volatile("lgdt %0" : : "m"(r));
+	r.limit = (uint16_t)(idt_bytes - 1);
+	r.base = (uint32_t)(uintptr_t)idt;
+	__asm__ volatile("lidt %0" : : "m"(r));
+}
+
+void pic_init(uint8_t master_mask, uint8_t slave_mask)
+{
+	outb(0x11, 0x20); outb(0x11, 0xA0);     /* ICW1: edge, cascade, ICW4 */
+	outb(0x20, 0x21); outb(0x28, 0xA1);     /* ICW2: vector bases */
+	outb(0x04, 0x21); outb(0x02, 0xA1);     /* ICW3: slave on IRQ2 */
+	outb(0x01, 0x21); outb(0x01, 0xA1);     /* ICW4: 8086 mode */
+	outb(master_mask, 0x21); outb(slave_mask, 0xA1);
+}

@@ -102,6 +102,15 @@ int cmdline_int(const char *key, int def);
  * listens there, stop the CPU for good. */
 void exit_guest(int status) __attribute__((noreturn));
 
+/* Descriptor tables and the 8259A pair, for guests that take interrupts:
+ * a 32-bit interrupt gate to fn through code selector 0x08; LGDT and
+ * LIDT of whole arrays; ICW1-4 putting IRQ 0-7 at 0x20 and 8-15 at 0x28,
+ * then the two interrupt masks (OCW1). */
+uint64_t int_gate32(void (*fn)(void));
+void set_tables(const void *gdt, unsigned gdt_bytes, const void *idt,
+                 unsigned idt_bytes);
+void pic_init(uint8_t master_mask, uint8_t slave_mask);
+
 /* PASS/FAIL protocol. */
 bool check(bool ok, const char *name);
 int finish(void);
