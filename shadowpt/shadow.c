@@ -162,18 +162,21 @@ static void flush_all(struct shadow *s)
 	s->cfg.counters[CTR_shadow_flushes]++;
 }
 
-static int map_page(struct shadow *s, uint32_t pg, uint32_t frame, int prot,
-                    bool super)
+/* Map n pages at linear page pg onto guest frames frame.. (one host
+ * mapping), with the supervisor key when `super`. */
+static int map_run(struct shadow *s, uint32_t pg, uint32_t n, uint32_t frame,
+                   int prot, bool super)
 {
 	void *at = (void *)((uintptr_t)pg * PAGE);
+	size_t len = (size_t)n * PAGE;
 
 	for (int attempt = 0; ; attempt++) {
-		void *p = mmap(at, PAGE, prot, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
+		void *p = mmap(at, len, prot, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
 		               s->cfg.ram->fd, (off_t)frame * PAGE);
 		int e = errno;
 		if (p != MAP_FAILED &&
 		    (!super || s->pkey < 0 ||
-		     pkey_mprotect(at, PAGE, prot, s->pkey) == 0))
+		     pkey_mprotect(at, len, prot, s->pkey) == 0))
 			return 0;
 		if (p != MAP_FAILED)
 			e = errno;
@@ -257,6 +260,58 @@ enum shadow_outcome shadow_peek(struct shadow *s, const struct shadow_regs *r,
 	return do_walk(s, r, lin, WALK_READ, false, &w, out);
 }
 
+/* --- prefault -------------------------------------------------------------- */
+
+#define PG_P 0x001u
+#define PG_RW 0x002u
+#define PG_US 0x004u
+#define PG_A 0x020u
+#define PG_D 0x040u
+#define PG_G 0x100u
+#define PREFAULT_MAX 15u
+
+/* How many pages after `pg` can share its host mapping: the following
+ * entries of the same guest page table (or the rest of the same 4 MiB
+ * page) that are present, already accessed (so the processor would write
+ * nothing to cache them), map the following frames with the same rights
+ * and globalness (and are dirty when the mapping is writable), and are
+ * neither mapped yet nor traced.  One mmap then maps them all: a
+ * sequential walk through memory takes one host fault per run instead of
+ * one per page. */
+static uint32_t prefault_pages(struct shadow *s, const struct shadow_regs *r,
+                               uint32_t lin, const struct walk_result *w,
+                               int prot)
+{
+	uint32_t pg = lin / PAGE, frame = w->phys / PAGE, n = 0;
+	uint32_t pde, leaf, pt = 0, idx = (lin >> 12) & 1023u;
+	bool large = w->page_size != PAGE;
+
+	if (ram_read32(s, (r->cr3 & ~0xFFFu) + 4 * (lin >> 22), &pde) < 0)
+		return 0;
+	leaf = pde;
+	if (!large) {
+		pt = pde & ~0xFFFu;
+		if (ram_read32(s, pt + 4 * idx, &leaf) < 0)
+			return 0;
+	}
+	while (n < PREFAULT_MAX && idx + n + 1 < 1024) {
+		uint32_t p = pg + n + 1, f = frame + n + 1, e = leaf;
+
+		if ((uint64_t)p * PAGE >= s->cfg.top || f >= s->nframes ||
+		    test(s, M_MAPPED, p) || s->traced[f])
+			break;
+		if (!large) {
+			if (ram_read32(s, pt + 4 * (idx + n + 1), &e) < 0 ||
+			    (e & (PG_P | PG_A)) != (PG_P | PG_A) || e >> 12 != f ||
+			    ((e ^ leaf) & (PG_RW | PG_US | PG_G)) ||
+			    ((prot & PROT_WRITE) && !(e & PG_D)))
+				break;
+		}
+		n++;
+	}
+	return n;
+}
+
 /* --- the host fault ------------------------------------------------------- */
 
 enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
@@ -291,24 +346,28 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 	bool traced = s->traced[w.phys / PAGE] != 0;
 	if (may_write && w.dirty && !traced)
 		prot |= PROT_WRITE;
-	if (map_page(s, pg, w.phys / PAGE, prot, super) < 0) {
+	uint32_t n = 1 + prefault_pages(s, r, lin, &w, prot);
+	if (map_run(s, pg, n, w.phys / PAGE, prot, super) < 0) {
 		out->phys = w.phys;
 		return SHADOW_HOST_FAIL;
 	}
-	/* A page may have been mapped before with other attributes. */
-	clear_all(s, pg);
-	set(s, M_MAPPED, pg);
-	rmap_add(s, pg, w.phys / PAGE);
-	if (w.global)
-		set(s, M_GLOBAL, pg);
-	if (w.page_size != PAGE)
-		set(s, M_LARGE, pg);
-	if (cpl0 && ((super && s->pkey < 0) ||
-	             ((prot & PROT_WRITE) && !w.writable)))
-		set(s, M_EXTRA, pg);
-	else if (super && (prot & PROT_EXEC))
-		set(s, M_SX, pg);
+	for (uint32_t i = 0; i < n; i++) {
+		/* A page may have been mapped before with other attributes. */
+		clear_all(s, pg + i);
+		set(s, M_MAPPED, pg + i);
+		rmap_add(s, pg + i, w.phys / PAGE + i);
+		if (w.global)
+			set(s, M_GLOBAL, pg + i);
+		if (w.page_size != PAGE)
+			set(s, M_LARGE, pg + i);
+		if (cpl0 && ((super && s->pkey < 0) ||
+		             ((prot & PROT_WRITE) && !w.writable)))
+			set(s, M_EXTRA, pg + i);
+		else if (super && (prot & PROT_EXEC))
+			set(s, M_SX, pg + i);
+	}
 	s->cfg.counters[CTR_shadow_maps]++;
+	s->cfg.counters[CTR_prefaulted] += n - 1;
 	if (traced && acc == WALK_WRITE)
 		return SHADOW_TRACED;
 	return SHADOW_MAPPED;

@@ -290,7 +290,50 @@ Test(shadow, maps_pieces_of_a_4m_page)
 	expect_map(0x00c05000, 0x00405000, "rwxs");
 	cr_assert_eq(read_lin(0x00c05000), marker(0x00405000));
 	cr_assert_not(mapped(0x00c04000));
-	cr_assert_not(mapped(0x00c06000));
+	/* Prefault: the next 15 pieces of the same 4 MiB page, no more. */
+	expect_map(0x00c06000, 0x00406000, "rwxs");
+	cr_assert_eq(read_lin(0x00c14000), marker(0x00414000));
+	cr_assert_not(mapped(0x00c15000));
+	cr_assert_eq(ctr[CTR_prefaulted], 15);
+}
+
+Test(shadow, prefault_stops_at_the_end_of_a_4m_page)
+{
+	map4m(0x00c00000, 0x00400000, RW | US | A | D);
+
+	cr_assert_eq(fault(&u3, 0x00ffd000, 0), SHADOW_MAPPED);
+	cr_assert(mapped(0x00ffe000) && mapped(0x00fff000));
+	cr_assert_not(mapped(0x01000000));
+	cr_assert_eq(ctr[CTR_prefaulted], 2);
+}
+
+/* Following PTEs join the mapping only while present, accessed, on the
+ * next frame, with the same rights, and dirty for a writable mapping. */
+Test(shadow, prefault_takes_only_accessed_contiguous_alike_entries)
+{
+	map4k(0x40001000, 0x200000, RW | US, RW | US | A | D);
+	map4k(0x40002000, 0x201000, RW | US, RW | US | A | D);
+	map4k(0x40003000, 0x202000, RW | US, RW | US | A | D);
+	map4k(0x40004000, 0x203000, RW | US, RW | US);           /* A = 0 */
+	map4k(0x40005000, 0x204000, RW | US, RW | US | A | D);
+
+	cr_assert_eq(fault(&u3, 0x40001000, HOST_W), SHADOW_MAPPED);
+	expect_map(0x40003000, 0x202000, "rwxs");
+	cr_assert_not(mapped(0x40004000), "A = 0: the CPU would have to set it");
+	cr_assert_not(mapped(0x40005000));
+	cr_assert_eq(*pte(0x40004000) & A, 0, "prefault must not set A");
+	cr_assert_eq(ctr[CTR_prefaulted], 2);
+	cr_assert_eq(ctr[CTR_shadow_maps], 1);
+
+	/* A clean neighbour stops a writable run; another frame does too. */
+	map4k(0x40011000, 0x210000, RW | US, RW | US | A | D);
+	map4k(0x40012000, 0x211000, RW | US, RW | US | A);       /* D = 0 */
+	map4k(0x40021000, 0x220000, RW | US, RW | US | A | D);
+	map4k(0x40022000, 0x300000, RW | US, RW | US | A | D);   /* not next */
+	cr_assert_eq(fault(&u3, 0x40011000, HOST_W), SHADOW_MAPPED);
+	cr_assert_not(mapped(0x40012000));
+	cr_assert_eq(fault(&u3, 0x40021000, 0), SHADOW_MAPPED);
+	cr_assert_not(mapped(0x40022000));
 }
 
 Test(shadow, contiguous_frames_share_one_host_mapping)
