@@ -1,7 +1,8 @@
 /*
- * decode.c — the Zydis adapter behind decode.h.  This is the only file in
- * popek that names a Zyan or Zydis type; everything it learns from Zydis
- * leaves as a `struct insn` in popek's own terms.
+ * decode.c — the Zydis adapter behind decode.h.  Zydis types stay inside
+ * scan/ (this file, and classify.c/classify_table.c for the translator's
+ * instruction classes); everything it learns from Zydis leaves as a
+ * `struct insn` in popek's own terms.
  *
  * Two decoders (32-bit and 16-bit protected-mode code, stack width to
  * match) and one Intel-syntax formatter are set up once, under
@@ -35,6 +36,7 @@
  * op the emulator would have to refuse.
  */
 #include "scan/decode.h"
+#include "scan/zydis.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -69,7 +71,7 @@ static void scan_init(void)
 	                         ZYDIS_FORMATTER_STYLE_INTEL));
 }
 
-static const ZydisDecoder *decoder(bool code32)
+const ZydisDecoder *scan_zydis_decoder(bool code32)
 {
 	pthread_once(&once, scan_init);
 	if (!ready)
@@ -353,7 +355,7 @@ static int fill_opnds(const ZydisDecoder *d, const ZydisDecoderContext *zc,
 static int zydis_decode(const uint8_t *buf, size_t avail, bool code32,
                         struct insn *out)
 {
-	const ZydisDecoder *d = decoder(code32);
+	const ZydisDecoder *d = scan_zydis_decoder(code32);
 	ZydisDecoderContext zc;
 	ZydisDecodedInstruction zi;
 
@@ -408,7 +410,7 @@ int scan_decode(const uint8_t *buf, size_t avail, bool code32, struct insn *out)
 void scan_format(const uint8_t *buf, size_t avail, bool code32, uint32_t eip,
                  char *out, size_t outlen)
 {
-	const ZydisDecoder *d = decoder(code32);
+	const ZydisDecoder *d = scan_zydis_decoder(code32);
 	ZydisDecodedInstruction zi;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	char text[256];
