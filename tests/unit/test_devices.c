@@ -299,7 +299,7 @@ static void plat_teardown(void)
 }
 
 TestSuite(platform, .init = plat_setup, .fini = plat_teardown,
-          .timeout = 20);
+          .timeout = 60);
 
 static struct platform *plat_new(int out_fd, int in_fd)
 {

@@ -38,7 +38,7 @@ static void teardown(void)
 	pic_free(pic);
 }
 
-TestSuite(pic, .init = setup, .fini = teardown, .timeout = 10);
+TestSuite(pic, .init = setup, .fini = teardown, .timeout = 60);
 
 static uint8_t rd(int chip, unsigned off)
 {

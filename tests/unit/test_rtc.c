@@ -372,7 +372,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)t.tv_sec * S + (uint64_t)t.tv_nsec;
 }
 
-Test(rtc_platform, memory_size_and_periodic_irq8, .timeout = 20)
+Test(rtc_platform, memory_size_and_periodic_irq8, .timeout = 60)
 {
 	struct intc intc = { 0 };
 	struct platform_hooks hooks = {

@@ -36,7 +36,7 @@ static void teardown(void)
 	uart_free(u);
 }
 
-TestSuite(uart, .init = setup, .fini = teardown, .timeout = 20);
+TestSuite(uart, .init = setup, .fini = teardown, .timeout = 60);
 
 static uint8_t rd(unsigned off)
 {
