@@ -431,28 +431,6 @@ void shadow_untraceable(struct shadow *s, uint32_t phys)
 	s->cfg.counters[CTR_untraceable]++;
 }
 
-int shadow_step_open(struct shadow *s, uint32_t lin, uint32_t phys)
-{
-	uint64_t at = s->paging ? lin & ~(PAGE - 1) : phys & ~(PAGE - 1);
-
-	if (at < s->cfg.low || at >= s->cfg.top)
-		return -1;
-	return mprotect((void *)(uintptr_t)at, PAGE,
-	                PROT_READ | PROT_WRITE | PROT_EXEC);
-}
-
-void shadow_step_close(struct shadow *s, uint32_t lin, uint32_t phys)
-{
-	if (!s->paging) {
-		protect_identity(s, phys / PAGE, s->traced[phys / PAGE] != 0);
-		return;
-	}
-	if (test(s, M_MAPPED, lin / PAGE))
-		unmap_run(s, lin / PAGE, 1);   /* refaults with the right rights */
-	else
-		window_unmap(lin & ~(PAGE - 1), PAGE);
-}
-
 bool shadow_is_traced(const struct shadow *s, uint32_t phys)
 {
 	return phys / PAGE < s->nframes && s->traced[phys / PAGE];

@@ -121,15 +121,9 @@ int shadow_add_tracer(struct shadow *s, shadow_write_fn fn, void *ctx);
 /* Start or stop tracing guest frame `frame` for `tracer`. */
 void shadow_trace(struct shadow *s, int tracer, uint32_t frame, bool on);
 bool shadow_is_traced(const struct shadow *s, uint32_t phys);
-/* A write to traced `phys` at linear `lin` that the emulator cannot
- * carry out: open the page for writing (shadow_step_open, 0 or -1), let
- * the guest run the one instruction (TF), close it again
- * (shadow_step_close: the page refaults read-only) and tell the tracers
- * what changed (the caller compares the frame before and after). */
-int shadow_step_open(struct shadow *s, uint32_t lin, uint32_t phys);
-void shadow_step_close(struct shadow *s, uint32_t lin, uint32_t phys);
-/* Stop tracing the frame of `phys` for good (the guest writes it
- * natively from now on; its tracers see no more writes there). */
+/* A write to the frame of `phys` could not be emulated (an instruction
+ * the emulator lacks): stop tracing it for good, so the guest writes it
+ * natively from now on; its tracers see no more writes there. */
 void shadow_untraceable(struct shadow *s, uint32_t phys);
 /* The monitor wrote [phys, phys+len) of RAM: call the frames' tracers. */
 void shadow_wrote(struct shadow *s, uint32_t phys, unsigned len);

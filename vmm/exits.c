@@ -218,11 +218,9 @@ static void exit_exception(struct vcpu *v)
 {
 	int vec = v->exit.vector;
 
-	if (vec == VEC_DB && (v->shadow_step || v->tstep.db)) {
-		/* popek's own single step past an interrupt shadow or a
-		 * write into a traced page. */
+	if (vec == VEC_DB && v->shadow_step) {
+		/* popek's own single step past an interrupt shadow. */
 		v->shadow_step = false;
-		v->tstep.db = false;
 		return;
 	}
 
@@ -253,44 +251,6 @@ static bool no_progress(struct vcpu *v, uint32_t lin)
 	return false;
 }
 
-/* A write into a write-traced page by an instruction the emulator lacks
- * (a PUSH onto a stack that shares its page with a GDT): open the page,
- * let the guest run that one instruction with TF, and on the exit that
- * follows (whatever it is) close the page and tell the tracers which
- * bytes changed.  If the page cannot be opened, give it up for good. */
-static void traced_step(struct vcpu *v, uint32_t lin, uint32_t phys)
-{
-	uint32_t page = phys & ~4095u;
-
-	memcpy(v->tstep.before, v->vm->ram.host + page, 4096);
-	if (shadow_step_open(v->vm->shadow, lin, phys) < 0) {
-		shadow_untraceable(v->vm->shadow, phys);
-		return;
-	}
-	v->tstep.active = true;
-	v->tstep.lin = lin;
-	v->tstep.phys = phys;
-	v->vm->counters[CTR_traced_steps]++;
-}
-
-void exits_traced_step_done(struct vcpu *v)
-{
-	uint32_t page = v->tstep.phys & ~4095u;
-	const uint8_t *now = v->vm->ram.host + page;
-
-	shadow_step_close(v->vm->shadow, v->tstep.lin, v->tstep.phys);
-	v->tstep.active = false;
-	v->tstep.db = true;
-	for (unsigned i = 0; i < 4096; ) {
-		unsigned j = i;
-		while (j < 4096 && now[j] != v->tstep.before[j])
-			j++;
-		if (j > i)
-			shadow_wrote(v->vm->shadow, page + i, j - i);
-		i = j + 1;
-	}
-}
-
 /* A host page fault in the window: a shadow miss (map and retry), a guest
  * page fault, or an access outside RAM (MMIO: emulate the instruction). */
 static void exit_page_fault(struct vcpu *v)
@@ -317,8 +277,11 @@ static void exit_page_fault(struct vcpu *v)
 		emulate_with(v, &mmio_ops, UNKNOWN_REPORT);
 		return;
 	case SHADOW_TRACED:      /* a write the tracers must see */
+		/* An instruction popek does not emulate (a PUSH onto a stack
+		 * that shares its page with a GDT): give the page up and let
+		 * the guest write it natively from now on. */
 		if (emulate_with(v, &mmio_ops, UNKNOWN_RETURN) == EMU_UNSUPPORTED)
-			traced_step(v, lin, res.phys);
+			shadow_untraceable(v->vm->shadow, res.phys);
 		return;
 	case SHADOW_BAD_TABLE:
 		vcpu_crash(v, "guest page tables (CR3 0x%08x) reach outside guest "
@@ -384,7 +347,6 @@ void exits_dispatch(struct vcpu *v)
 	if (v->exit.reason != EXIT_PAGE_FAULT)
 		v->pf_repeats = 0;       /* progress: only back-to-back misses count */
 	handlers[v->exit.reason](v);
-	v->tstep.db = false;
 	if (v->vm->exit_requested && !v->stop) {
 		v->stop = true;
 		v->stop_status = v->vm->exit_status;

@@ -175,7 +175,7 @@ static void area_load(struct vcpu *v)
 	memcpy(a->gpr, v->cpu.gpr, sizeof(a->gpr));
 	a->eip = v->cpu.eip;
 	a->eflags = (v->cpu.eflags & EFLAGS_LIVE) | EFLAGS_IF | 0x2 |
-	            (v->shadow_step || v->tstep.active ? EFLAGS_TF : 0);
+	            (v->shadow_step ? EFLAGS_TF : 0);
 	memcpy(a->sel, v->host_sel, sizeof(a->sel));
 }
 
@@ -244,10 +244,8 @@ static void *vcpu_thread(void *arg)
 		area_load(v);
 		shadow_enter(v->vm->shadow, v->sys.cpl);
 		popek_enter(v->area);
-		if (v->shadow_step || v->tstep.active)  /* popek's TF */
+		if (v->shadow_step)           /* popek's TF, not the guest's */
 			v->cpu.eflags &= ~EFLAGS_TF;
-		if (v->tstep.active)
-			exits_traced_step_done(v);
 		system_native_loads(v);
 		bool shadowed = v->cpu.sti_shadow || v->sys.mov_ss_shadow;
 		v->exit_counts[v->exit.reason]++;

@@ -79,13 +79,6 @@ struct vcpu {
 	uint64_t irq_pending[4];
 	bool halted;
 	bool shadow_step;              /* single-stepping past an STI/MOV SS shadow */
-	/* Single-stepping one guest write into a write-traced page the
-	 * emulator could not carry out (exits.c): the page's bytes before. */
-	struct {
-		bool active, db;       /* db: the #DB that ends it is popek's */
-		uint32_t lin, phys;
-		uint8_t before[4096];
-	} tstep;
 	bool line_raised;              /* the controller's INTR went up */
 	struct intr_controller intc;   /* the 8259A pair, if any */
 	pid_t tid;
@@ -125,8 +118,6 @@ int hostcheck(void);
 
 /* exits.c: handle v->exit. */
 void exits_dispatch(struct vcpu *v);
-/* exits.c: after the exit that ends a single-stepped traced write. */
-void exits_traced_step_done(struct vcpu *v);
 /* signal.c: install the exit signal handlers (process-wide, once). */
 int signals_install(char *err, size_t errlen);
 /* seccomp.c: make every syscall of guest code a SIGSYS, this thread only. */

@@ -8,9 +8,6 @@
  *     new GDT entry (a native reload of the host's shadow, under popek);
  *   - an LDT entry rewritten in place, without LLDT, is what the next
  *     load of its selector gets;
- *   - PUSH/POP on a stack in the GDT's own page work, and GDT writes
- *     still take effect afterwards (popek single-steps writes it cannot
- *     emulate into a traced page);
  *   - paging on (identity, 4 MiB pages): the same GDT write through a
  *     page-table mapping.
  * Runs the same under QEMU: scripts/qemu-guest tests/guests/dt-trace.elf
@@ -20,13 +17,7 @@
 #define LDT_SEL 0x38        /* GDT index 7 (indexes 4-6 alias host ones) */
 #define DATA_IDX 8          /* the GDT entry rewritten */
 
-/* The GDT shares its page with a stack: writes the emulator does not
- * know (PUSH) land in a traced page. */
-static struct {
-	uint64_t gdt[10];
-	uint32_t stack[256];
-} dtpage __attribute__((aligned(4096)));
-#define gdt dtpage.gdt
+static uint64_t gdt[10] __attribute__((aligned(4096)));
 static uint64_t ldt[2] __attribute__((aligned(8)));
 static uint32_t pd[1024] __attribute__((aligned(4096)));
 
@@ -75,23 +66,6 @@ static void push_rewrite_pop(unsigned a, unsigned b, const char *tag)
 	__asm__ volatile("mov %0, %%fs\n\tmov %0, %%gs" : : "r"((uint16_t)0));
 }
 
-/* PUSH and POP on a stack inside the GDT's page. */
-static uint32_t stack_in_gdt_page(uint32_t x)
-{
-	uint32_t r;
-
-	__asm__ volatile("movl %%esp, %%ebx\n\t"
-	                 "movl %2, %%esp\n\t"
-	                 "pushl %1\n\t"
-	                 "pushl $0x55\n\t"
-	                 "popl %%eax\n\t"
-	                 "popl %0\n\t"
-	                 "movl %%ebx, %%esp"
-	                 : "=&r"(r) : "r"(x), "r"(&dtpage.stack[256])
-	                 : "eax", "ebx", "memory");
-	return r;
-}
-
 int guest_main(void)
 {
 	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) r;
@@ -110,8 +84,6 @@ int guest_main(void)
 	                 "lldt %w2" : : "m"(r), "r"(0x10), "r"(LDT_SEL) : "memory");
 
 	push_rewrite_pop(0, 1, "paging off");
-	check(stack_in_gdt_page(0x1234) == 0x1234, "push-pop-in-the-gdt-page");
-	push_rewrite_pop(1, 0, "after pushes into the gdt page");
 
 	/* The LDT entry rewritten in place: the next load gets it. */
 	__asm__ volatile("mov %0, %%fs" : : "r"((uint16_t)(1 << 3 | 4)));
