@@ -456,6 +456,7 @@ static bool timer_on;
  * vector, until popek emulates the PIT and PIC.  The handler's EOI to the
  * PIC is then an unclaimed port write, dropped. */
 static int timer_source;
+static unsigned timer_hz = TIMER_HZ;   /* hz=N on the command line */
 #define TESTTIMER_VECTOR 0x500
 #define TESTTIMER_PERIOD 0x504
 static struct spin spin[NTASKS];
@@ -691,7 +692,7 @@ static void user_spin_phase(int id)
 	s->mine = &spins[0];
 	s->other = &spins[1];
 	s->ticks = &ticks;
-	s->until = ticks + 2 * TIMER_HZ;
+	s->until = ticks + 2 * timer_hz;
 	user_spin(s);
 	saw_other[0] = spins[1] != 0;
 }
@@ -987,10 +988,10 @@ static void test_timer_in_kernel(void)
 
 	if (timer_source == 2) {
 		outb(VEC_TIMER, TESTTIMER_VECTOR);
-		outl(1000000 / TIMER_HZ, TESTTIMER_PERIOD);
+		outl(1000000 / timer_hz, TESTTIMER_PERIOD);
 	} else {
 		pic_remap();
-		pit_start(TIMER_HZ);
+		pit_start(timer_hz);
 	}
 	before = ticks;
 	__asm__ volatile("sti\n\thlt" ::: "memory");
@@ -1017,6 +1018,9 @@ static void report_timer(void)
 int guest_main(void)
 {
 	timer_source = cmdline_int("timer", 0);
+	timer_hz = (unsigned)cmdline_int("hz", TIMER_HZ);
+	if (timer_hz < 19 || timer_hz > 10000)
+		timer_hz = TIMER_HZ;
 	timer_on = timer_source == 1 || timer_source == 2;
 	exact = cmdline_int("exact", 0) == 1;
 	pic_mask_all();
