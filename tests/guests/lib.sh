@@ -8,7 +8,7 @@
 #     run_popek SECONDS ARGS...   run "$POPEK ARGS..." under timeout(1);
 #                                 stdout/stderr/status kept for the checks;
 #                                 stdin is $STDIN (default /dev/null)
-#     expect_status N             exit status is N
+#     expect_status N [M...]     exit status is N (or one of M...)
 #     expect_out REGEX            some stdout line matches (grep -E)
 #     expect_err REGEX            some stderr line matches (grep -Ei)
 #     expect_no_out REGEX         no stdout line matches
@@ -87,12 +87,15 @@ run_popek() {
 }
 
 expect_status() {
+	local want
 	expectations=$((expectations + 1))
-	if [ "$run_status" -eq "$1" ]; then
-		met "exit status $1"
-	else
-		unmet "expected exit status $1, got $run_status"
-	fi
+	for want in "$@"; do
+		if [ "$run_status" -eq "$want" ]; then
+			met "exit status $want"
+			return
+		fi
+	done
+	unmet "expected exit status $*, got $run_status"
 }
 
 expect_out() {

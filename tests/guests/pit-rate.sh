@@ -11,7 +11,13 @@ if ! command -v python3 >/dev/null; then
 fi
 
 run_popek 20 run "$GUESTS/pit-rate.elf"
-expect_status 0
+# A guest with a failed check ends with status 1: on a software-emulated
+# host the rate check may fail (excused below), nothing else may.
+if emulated_host; then
+	expect_status 0 1
+else
+	expect_status 0
+fi
 expect_out '^pit-rate: [0-9]+ IRQ0 in 1 s of RTC updates at 1000 Hz'
 expect_out '^PASS: rtc-update-interrupts-mark-seconds$'
 # Under software emulation the vCPU falls behind the host clock and the

@@ -7,7 +7,13 @@
 before=$(date -u +%s)
 run_popek 30 run -m 48 "$GUESTS/rtc.elf"
 after=$(date -u +%s)
-expect_status 0
+# A guest with a failed check ends with status 1: on a software-emulated
+# host the rate check may fail (excused below), nothing else may.
+if emulated_host; then
+	expect_status 0 1
+else
+	expect_status 0
+fi
 checks="date-plausible register-d-vrt uip-seen uip-precedes-update
 	update-interrupts alarm-dont-care-every-update"
 # The periodic rate against the RTC's own seconds: not under software
