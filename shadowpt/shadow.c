@@ -9,6 +9,7 @@
  * Flushes walk the bitmaps and unmap runs of pages with one call each.
  */
 #include "shadowpt/shadow.h"
+#include "vmm/cpu.h"
 #include "vmm/vm.h"
 #include "vmm/window.h"
 
@@ -25,7 +26,6 @@
 #define HOST_PF_W     0x02u
 #define HOST_PF_FETCH 0x10u
 
-#define CR0_WP (1u << 16)
 
 enum map { M_MAPPED, M_GLOBAL, M_LARGE, M_EXTRA, M_SX, M_SX_OFF, M_COUNT };
 
@@ -229,7 +229,7 @@ static enum shadow_outcome do_walk(struct shadow *s,
 	                      .cpl = r->cpl == 3 ? 3 : 0 };
 
 	if (!s->paging)
-		q.cr0 &= ~(1u << 31);
+		q.cr0 &= ~CR0_PG;
 	if (walk(&q, &m, w) < 0)
 		return SHADOW_BAD_TABLE;
 	if (w->fault) {
@@ -262,12 +262,6 @@ enum shadow_outcome shadow_peek(struct shadow *s, const struct shadow_regs *r,
 
 /* --- prefault -------------------------------------------------------------- */
 
-#define PG_P 0x001u
-#define PG_RW 0x002u
-#define PG_US 0x004u
-#define PG_A 0x020u
-#define PG_D 0x040u
-#define PG_G 0x100u
 #define PREFAULT_MAX 15u
 
 /* How many pages after `pg` can share its host mapping: the following

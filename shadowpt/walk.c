@@ -19,14 +19,6 @@
  */
 #include "shadowpt/walk.h"
 
-#define PG_P    0x001u
-#define PG_RW   0x002u
-#define PG_US   0x004u
-#define PG_A    0x020u
-#define PG_D    0x040u
-#define PG_PS   0x080u
-#define PG_G    0x100u
-
 #define CR0_WP  (1u << 16)
 #define CR0_PG  (1u << 31)
 #define CR4_PSE (1u << 4)

@@ -13,6 +13,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Bits of a 32-bit page-directory or page-table entry (SDM §4.3). */
+#define PG_P    0x001u
+#define PG_RW   0x002u
+#define PG_US   0x004u
+#define PG_A    0x020u
+#define PG_D    0x040u
+#define PG_PS   0x080u
+#define PG_G    0x100u
+
 /* Guest-physical 32-bit accesses to page-table entries; each returns 0,
  * or -1 if phys is outside guest RAM. */
 struct walk_mem {

@@ -270,18 +270,15 @@ static void dt_written(void *ctx, uint32_t phys, unsigned len)
 static void dt_add(struct vcpu *v, uint32_t base, uint32_t len,
                    struct dt_page *out, unsigned *n)
 {
-	struct shadow_regs r = system_paging_regs(v, 0);
-
 	for (uint64_t lin = base & ~4095u; lin < (uint64_t)base + len;
 	     lin += 4096) {
-		struct shadow_result res = { 0, (uint32_t)lin };
-		if ((v->sys.cr0 & CR0_PG) &&
-		    shadow_peek(v->vm->shadow, &r, (uint32_t)lin, &res) !=
-		    SHADOW_MAPPED)
+		uint32_t phys;
+
+		if (system_peek_ram(v, (uint32_t)lin, &phys) < 0)
 			continue;
 		if (*n == sizeof(v->dt) / sizeof(v->dt[0]))
 			return;
-		out[*n].frame = res.phys / 4096;
+		out[*n].frame = phys / 4096;
 		out[*n].lin = (uint32_t)lin;
 		(*n)++;
 	}

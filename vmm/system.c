@@ -49,6 +49,18 @@ struct shadow_regs system_paging_regs(const struct vcpu *v, int cpl)
 	                             .cr4 = v->sys.cr4, .cpl = cpl };
 }
 
+int system_peek_ram(const struct vcpu *v, uint32_t lin, uint32_t *phys)
+{
+	struct shadow_regs r = system_paging_regs(v, 0);
+	struct shadow_result res = { 0, lin };
+
+	if ((v->sys.cr0 & CR0_PG) &&
+	    shadow_peek(v->vm->shadow, &r, lin, &res) != SHADOW_MAPPED)
+		return -1;
+	*phys = res.phys;
+	return (uint64_t)res.phys < v->vm->ram.size ? 0 : -1;
+}
+
 /* Linear → guest-physical for one access within a page; 0, or -1 with
  * the guest's fault recorded (or the VM stopped). */
 static int translate(struct vcpu *v, uint32_t lin, bool write, uint32_t *phys)

@@ -17,6 +17,10 @@ int guest_read(void *ctx, uint32_t lin, void *dst, unsigned len);
 int guest_write(void *ctx, uint32_t lin, const void *src, unsigned len);
 /* The guest's paging registers, for a walk at `cpl`. */
 struct shadow_regs system_paging_regs(const struct vcpu *v, int cpl);
+/* Guest-physical RAM address of linear `lin` as a supervisor read finds
+ * it, changing nothing in guest memory (reports, trace set-up): 0, or -1
+ * when it is not mapped or not RAM. */
+int system_peek_ram(const struct vcpu *v, uint32_t lin, uint32_t *phys);
 /* emu_ops.raise: record a fault the emulator found. */
 void system_raise(void *ctx, int vector, uint32_t error);
 extern const struct emu_sys guest_sys;

@@ -284,17 +284,17 @@ int vcpu_run(struct vcpu *v)
 unsigned vcpu_code_bytes(const struct vcpu *v, uint8_t *buf, unsigned max)
 {
 	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
-	struct shadow_regs r = system_paging_regs(v, 0);
 	unsigned n = 0;
 
-	while (n < max) {
-		struct shadow_result res = { 0, lin + n };
-		if ((v->sys.cr0 & CR0_PG) &&
-		    shadow_peek(v->vm->shadow, &r, lin + n, &res) != SHADOW_MAPPED)
+	while (n < max) {                 /* a page at a time */
+		uint32_t phys, left = 4096 - ((lin + n) & 4095);
+
+		if (system_peek_ram(v, lin + n, &phys) < 0)
 			break;
-		if ((uint64_t)res.phys >= v->vm->ram.size)
-			break;
-		buf[n++] = v->vm->ram.host[res.phys];
+		for (; left && n < max && phys < v->vm->ram.size; left--)
+			buf[n++] = v->vm->ram.host[phys++];
+		if (left)
+			break;                /* the end of RAM */
 	}
 	return n;
 }

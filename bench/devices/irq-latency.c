@@ -39,9 +39,6 @@
 #define MAX_N        10000
 #define WARMUP       20
 
-static uint64_t gdt[3] __attribute__((aligned(8))) = {
-	0, 0x00CF9B000000FFFFull, 0x00CF93000000FFFFull,
-};
 static uint64_t idt[VEC + 1] __attribute__((aligned(8)));
 static uint32_t lat[MAX_N], gap[MAX_N];
 static volatile int taken, want, overruns;
@@ -76,39 +73,8 @@ void irq_isr(uint32_t first)
 
 static void setup(void)
 {
-	set_tables(gdt, sizeof(gdt), idt, sizeof(idt));
+	flat_tables(idt, sizeof(idt));
 	idt[VEC] = int_gate32(irq_entry);
-}
-
-/* Heap sort: no libc. */
-static void sift(uint32_t *a, int root, int end)
-{
-	while (2 * root + 1 <= end) {
-		int child = 2 * root + 1;
-		uint32_t t;
-
-		if (child + 1 <= end && a[child] < a[child + 1])
-			child++;
-		if (a[root] >= a[child])
-			return;
-		t = a[root];
-		a[root] = a[child];
-		a[child] = t;
-		root = child;
-	}
-}
-
-static void sort(uint32_t *a, int n)
-{
-	for (int s = (n - 2) / 2; s >= 0; s--)
-		sift(a, s, n - 1);
-	for (int end = n - 1; end > 0; end--) {
-		uint32_t t = a[0];
-
-		a[0] = a[end];
-		a[end] = t;
-		sift(a, 0, end - 1);
-	}
 }
 
 static void run(const char *way, bool busy)
@@ -125,8 +91,8 @@ static void run(const char *way, bool busy)
 			__asm__ volatile("sti\n\thlt\n\tcli" ::: "memory");
 	}
 	outl(0, PORT_PERIOD);
-	sort(lat, want);
-	sort(gap, want);
+	sort_u32(lat, want);
+	sort_u32(gap, want);
 	printf("latency %s %u %u %u %d\n", way, lat[want / 2],
 	       lat[want * 99 / 100], lat[want - 1], want);
 	printf("in_exit %s %u\n", way, gap[want / 2]);

@@ -22,36 +22,6 @@ static inline uint32_t rdtsc_lo(void)
 	return lo;
 }
 
-/* Heap sort: no libc, O(n log n), good enough for 50 000 samples. */
-static void sift(uint32_t *a, int start, int end)
-{
-	int root = start;
-	while (2 * root + 1 <= end) {
-		int child = 2 * root + 1;
-		if (child + 1 <= end && a[child] < a[child + 1])
-			child++;
-		if (a[root] >= a[child])
-			return;
-		uint32_t t = a[root];
-		a[root] = a[child];
-		a[child] = t;
-		root = child;
-	}
-}
-
-static uint32_t median(uint32_t *a, int n)
-{
-	for (int s = (n - 2) / 2; s >= 0; s--)
-		sift(a, s, n - 1);
-	for (int end = n - 1; end > 0; end--) {
-		uint32_t t = a[0];
-		a[0] = a[end];
-		a[end] = t;
-		sift(a, 0, end - 1);
-	}
-	return a[n / 2];
-}
-
 static uint8_t outs_buf[16];
 
 #define MEASURE(kind, insn_asm, ...)                                   \
@@ -61,7 +31,7 @@ static uint8_t outs_buf[16];
 			__asm__ volatile(insn_asm __VA_ARGS__);        \
 			samples[i] = rdtsc_lo() - t0;                  \
 		}                                                      \
-		printf("exit %s %u\n", kind, median(samples, n));      \
+		printf("exit %s %u\n", kind, median_u32(samples, n));      \
 	} while (0)
 
 int guest_main(void)

@@ -87,17 +87,4 @@ static inline uint32_t kit_tsc(void)
 	return lo;
 }
 
-/* Sorts s[0..n) (shell sort) and returns its median. */
-static inline uint32_t kit_median(uint32_t *s, int n)
-{
-	for (int gap = n / 2; gap > 0; gap /= 2)
-		for (int i = gap; i < n; i++)
-			for (int j = i; j >= gap && s[j - gap] > s[j]; j -= gap) {
-				uint32_t t = s[j];
-				s[j] = s[j - gap];
-				s[j - gap] = t;
-			}
-	return s[n / 2];
-}
-
 #endif

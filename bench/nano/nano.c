@@ -75,25 +75,25 @@ int guest_main(void)
 		n = 5000;
 	setup();
 	enter_user(user_syscalls, (uint32_t)(uintptr_t)(ustack + sizeof(ustack)));
-	printf("nano syscall %u\n", kit_median(samples, n));
+	printf("nano syscall %u\n", median_u32(samples, n));
 	for (int i = 0; i < n; i++) {
 		uint32_t t0 = kit_tsc();
 		__asm__ volatile("inb $0x80, %%al" : : : "eax", "memory");
 		samples[i] = kit_tsc() - t0;
 	}
-	printf("nano in %u\n", kit_median(samples, n));
+	printf("nano in %u\n", median_u32(samples, n));
 	for (int i = 0; i < n; i++) {
 		uint32_t t0 = kit_tsc();
 		empty();
 		samples[i] = kit_tsc() - t0;
 	}
-	printf("nano callret %u\n", kit_median(samples, n));
+	printf("nano callret %u\n", median_u32(samples, n));
 	for (int i = 0; i < n; i++) {
 		uint32_t t0 = kit_tsc();
 		__asm__ volatile("xorl %%edx, %%edx\n\tdivl %%ecx"
 		                 : : "a"(1), "c"(0) : "edx", "memory");
 		samples[i] = kit_tsc() - t0;
 	}
-	printf("nano divzero %u\n", kit_median(samples, n));
+	printf("nano divzero %u\n", median_u32(samples, n));
 	return 0;
 }

@@ -155,7 +155,7 @@ static bool setup_paging(void)
 
 static void report(const char *op, int slot)
 {
-	printf("nano %s %u\n", op, kit_median(samples[slot], n));
+	printf("nano %s %u\n", op, median_u32(samples[slot], n));
 }
 
 static void bench_pgfault(void)

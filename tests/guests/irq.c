@@ -17,11 +17,6 @@
 #define PORT_TIMER_PERIOD 0x504
 #define PORT_TIMER_FIRED  0x508
 
-static uint64_t gdt[3] __attribute__((aligned(8))) = {
-	0,
-	0x00CF9B000000FFFFull,   /* 0x08: flat 32-bit code, DPL 0 */
-	0x00CF93000000FFFFull,   /* 0x10: flat data, DPL 0 */
-};
 static uint64_t idt[256] __attribute__((aligned(8)));
 
 volatile uint32_t ticks, last_eip, last_cs, last_eflags, handler_eflags;
@@ -58,25 +53,11 @@ __asm__(
 	"popl %eax\n\t"
 	"iret\n");
 
-static uint64_t int_gate(void (*fn)(void), uint16_t sel)
-{
-	uint32_t off = (uint32_t)(uintptr_t)fn;
-	return (off & 0xFFFF) | ((uint64_t)sel << 16) |
-	       ((uint64_t)0x8E00 << 32) | ((uint64_t)(off >> 16) << 48);
-}
-
 static void load_tables(void)
 {
-	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) r;
-
-	r.limit = sizeof(gdt) - 1;
-	r.base = (uint32_t)(uintptr_t)gdt;
-	__asm__ volatile("lgdt %0" : : "m"(r));
-	idt[TIMER_VECTOR] = int_gate(irq_entry, 0x08);
-	idt[0x41] = int_gate(probe_entry, 0x08) | ((uint64_t)0x0100 << 32); /* trap gate */
-	r.limit = sizeof(idt) - 1;
-	r.base = (uint32_t)(uintptr_t)idt;
-	__asm__ volatile("lidt %0" : : "m"(r));
+	idt[TIMER_VECTOR] = int_gate32(irq_entry);
+	idt[0x41] = int_gate32(probe_entry) | ((uint64_t)0x0100 << 32); /* trap gate */
+	flat_tables(idt, sizeof(idt));
 }
 
 static void hlt_wakeups(void)

@@ -955,21 +955,6 @@ static void pic_mask_all(void)
 	outb(0xFF, PIC2_DATA);
 }
 
-/* IRQ0-7 at 0x20-0x27, IRQ8-15 at 0x28-0x2f; only IRQ0 unmasked. */
-static void pic_remap(void)
-{
-	outb(0x11, PIC1_CMD);   /* ICW1: edge, cascade, ICW4 follows */
-	outb(0x11, PIC2_CMD);
-	outb(VEC_TIMER, PIC1_DATA);
-	outb(VEC_TIMER + 8, PIC2_DATA);
-	outb(0x04, PIC1_DATA);  /* ICW3: slave on IRQ2 */
-	outb(0x02, PIC2_DATA);
-	outb(0x01, PIC1_DATA);  /* ICW4: 8086 mode */
-	outb(0x01, PIC2_DATA);
-	outb(0xFE, PIC1_DATA);
-	outb(0xFF, PIC2_DATA);
-}
-
 /* Channel 0, mode 2 (rate generator), lobyte/hibyte. */
 static void pit_start(unsigned hz)
 {
@@ -990,7 +975,7 @@ static void test_timer_in_kernel(void)
 		outb(VEC_TIMER, TESTTIMER_VECTOR);
 		outl(1000000 / timer_hz, TESTTIMER_PERIOD);
 	} else {
-		pic_remap();
+		pic_init(0xFE, 0xFF);   /* IRQ0-7 at 0x20, 8-15 at 0x28; only IRQ0 */
 		pit_start(timer_hz);
 	}
 	before = ticks;

@@ -14,24 +14,18 @@
  */
 #include "virtio-drv.h"
 
+static int print_function(int slot, int fn, uint32_t id, void *ctx)
+{
+	(void)ctx;
+	printf("pci 00:%02x.%x %04x:%04x class %06x pin %u irq %u\n",
+	       slot, fn, id & 0xFFFF, id >> 16, pci_read32(slot, fn, 0x08) >> 8,
+	       pci_read8(slot, fn, 0x3D), pci_read8(slot, fn, 0x3C));
+	return 0;
+}
+
 static void enumerate(void)
 {
-	for (int slot = 0; slot < 32; slot++)
-		for (int fn = 0; fn < 8; fn++) {
-			uint32_t id = pci_read32(slot, fn, 0);
-
-			if ((id & 0xFFFF) == 0xFFFF) {
-				if (fn == 0)
-					break;
-				continue;
-			}
-			printf("pci 00:%02x.%x %04x:%04x class %06x pin %u irq %u\n",
-			       slot, fn, id & 0xFFFF, id >> 16,
-			       pci_read32(slot, fn, 0x08) >> 8,
-			       pci_read8(slot, fn, 0x3D), pci_read8(slot, fn, 0x3C));
-			if (fn == 0 && !(pci_read8(slot, 0, 0x0E) & 0x80))
-				break;
-		}
+	pci_walk(print_function, NULL);
 }
 
 static void mechanism(void)

@@ -24,9 +24,6 @@
 #define PIT_HZ    1193182u
 #define MAX_SECS  10
 
-static uint64_t gdt[3] __attribute__((aligned(8))) = {
-	0, 0x00CF9B000000FFFFull, 0x00CF93000000FFFFull,
-};
 static uint64_t idt[VEC_RTC + 1] __attribute__((aligned(8)));
 static volatile uint32_t ticks, updates;
 static volatile uint32_t ticks_at[MAX_SECS + 2];
@@ -68,7 +65,7 @@ void rtc_isr(void)
 
 static void setup(void)
 {
-	set_tables(gdt, sizeof(gdt), idt, sizeof(idt));
+	flat_tables(idt, sizeof(idt));
 	idt[VEC_TIMER] = int_gate32(timer_entry);
 	idt[VEC_RTC] = int_gate32(rtc_entry);
 	pic_init(0xFA, 0xFE);          /* IRQ0, IRQ2 (cascade), IRQ8 */

@@ -30,9 +30,6 @@
 #define C_AF  0x20
 #define C_UF  0x10
 
-static uint64_t gdt[3] __attribute__((aligned(8))) = {
-	0, 0x00CF9B000000FFFFull, 0x00CF93000000FFFFull,
-};
 static uint64_t idt[64] __attribute__((aligned(8)));
 static volatile uint32_t pf, uf, af, irqs;
 static volatile uint32_t pf_at_uf[4];
@@ -74,7 +71,7 @@ void rtc_isr(void)
 
 static void setup(void)
 {
-	set_tables(gdt, sizeof(gdt), idt, sizeof(idt));
+	flat_tables(idt, sizeof(idt));
 	idt[VEC_RTC] = int_gate32(rtc_entry);
 	/* Only the cascade (IRQ2) and IRQ8 unmasked. */
 	pic_init(0xFB, 0xFE);

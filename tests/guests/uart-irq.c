@@ -28,9 +28,6 @@
 #define MSR (COM1 + 6)
 #define SCR (COM1 + 7)
 
-static uint64_t gdt[3] __attribute__((aligned(8))) = {
-	0, 0x00CF9B000000FFFFull, 0x00CF93000000FFFFull,
-};
 static uint64_t idt[64] __attribute__((aligned(8)));
 static char line[64];
 static volatile int len, rda_irqs, thre_irqs, ms_irqs, other_irqs;
@@ -123,7 +120,7 @@ static void loopback(void)
 
 static void setup(void)
 {
-	set_tables(gdt, sizeof(gdt), idt, sizeof(idt));
+	flat_tables(idt, sizeof(idt));
 	idt[VEC_COM1] = int_gate32(com1_entry);
 	pic_init(0xEF, 0xFF);          /* only IRQ4 unmasked */
 }

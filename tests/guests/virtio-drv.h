@@ -55,24 +55,41 @@ static inline void pci_write16(int slot, int fn, int reg, uint16_t v)
 	outw(v, (uint16_t)(0xCFC + (reg & 2)));
 }
 
-/* slot << 3 | function of the first vendor:device on bus 0, or -1. */
-static inline int pci_find(uint16_t vendor, uint16_t device)
+/* Visit every function present on bus 0 (functions 1-7 only of
+ * multi-function devices) until visit returns non-zero; returns that, or
+ * 0. */
+static inline int pci_walk(int (*visit)(int slot, int fn, uint32_t id,
+                                        void *ctx), void *ctx)
 {
 	for (int slot = 0; slot < 32; slot++)
 		for (int fn = 0; fn < 8; fn++) {
 			uint32_t id = pci_read32(slot, fn, 0);
+			int r;
 
 			if ((id & 0xFFFF) == 0xFFFF) {
 				if (fn == 0)
 					break;
 				continue;
 			}
-			if (id == ((uint32_t)device << 16 | vendor))
-				return slot << 3 | fn;
+			if ((r = visit(slot, fn, id, ctx)) != 0)
+				return r;
 			if (fn == 0 && !(pci_read8(slot, 0, 0x0E) & 0x80))
 				break;
 		}
-	return -1;
+	return 0;
+}
+
+static inline int pci_match(int slot, int fn, uint32_t id, void *want)
+{
+	return id == *(uint32_t *)want ? 1 + (slot << 3 | fn) : 0;
+}
+
+/* slot << 3 | function of the first vendor:device on bus 0, or -1. */
+static inline int pci_find(uint16_t vendor, uint16_t device)
+{
+	uint32_t want = (uint32_t)device << 16 | vendor;
+
+	return pci_walk(pci_match, &want) - 1;
 }
 
 /* The ISA IRQ the PIIX3 routes a slot's pin (1..4) to, or -1. */

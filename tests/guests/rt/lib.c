@@ -286,12 +286,14 @@ uint64_t int_gate32(void (*fn)(void))
 	       ((uint64_t)(off >> 16) << 48);
 }
 
-void set_tables(const void *gdt, unsigned gdt_bytes, const void *idt,
-                 unsigned idt_bytes)
+void flat_tables(const void *idt, unsigned idt_bytes)
 {
+	static const uint64_t gdt[3] __attribute__((aligned(8))) = {
+		0, 0x00CF9B000000FFFFull, 0x00CF93000000FFFFull,
+	};
 	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) r;
 
-	r.limit = (uint16_t)(gdt_bytes - 1);
+	r.limit = sizeof(gdt) - 1;
 	r.base = (uint32_t)(uintptr_t)gdt;
 	__asm__ volatile("lgdt %0" : : "m"(r));
 	r.limit = (uint16_t)(idt_bytes - 1);
@@ -306,4 +308,42 @@ void pic_init(uint8_t master_mask, uint8_t slave_mask)
 	outb(0x04, 0x21); outb(0x02, 0xA1);     /* ICW3: slave on IRQ2 */
 	outb(0x01, 0x21); outb(0x01, 0xA1);     /* ICW4: 8086 mode */
 	outb(master_mask, 0x21); outb(slave_mask, 0xA1);
+}
+
+static void sift(uint32_t *a, int start, int end)
+{
+	int root = start;
+
+	while (2 * root + 1 <= end) {
+		int child = 2 * root + 1;
+		uint32_t t;
+
+		if (child + 1 <= end && a[child] < a[child + 1])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		t = a[root];
+		a[root] = a[child];
+		a[child] = t;
+		root = child;
+	}
+}
+
+void sort_u32(uint32_t *a, int n)
+{
+	for (int s = (n - 2) / 2; s >= 0; s--)
+		sift(a, s, n - 1);
+	for (int end = n - 1; end > 0; end--) {
+		uint32_t t = a[0];
+
+		a[0] = a[end];
+		a[end] = t;
+		sift(a, 0, end - 1);
+	}
+}
+
+uint32_t median_u32(uint32_t *a, int n)
+{
+	sort_u32(a, n);
+	return a[n / 2];
 }

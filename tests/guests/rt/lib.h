@@ -103,13 +103,18 @@ int cmdline_int(const char *key, int def);
 void exit_guest(int status) __attribute__((noreturn));
 
 /* Descriptor tables and the 8259A pair, for guests that take interrupts:
- * a 32-bit interrupt gate to fn through code selector 0x08; LGDT and
- * LIDT of whole arrays; ICW1-4 putting IRQ 0-7 at 0x20 and 8-15 at 0x28,
- * then the two interrupt masks (OCW1). */
+ * a 32-bit interrupt gate to fn through code selector 0x08; LGDT of a flat
+ * GDT (0x08 code, 0x10 data: the multiboot boot selectors) and LIDT of
+ * the given IDT; ICW1-4 putting IRQ 0-7 at 0x20 and 8-15 at 0x28, then
+ * the two interrupt masks (OCW1). */
 uint64_t int_gate32(void (*fn)(void));
-void set_tables(const void *gdt, unsigned gdt_bytes, const void *idt,
-                 unsigned idt_bytes);
+void flat_tables(const void *idt, unsigned idt_bytes);
 void pic_init(uint8_t master_mask, uint8_t slave_mask);
+
+/* Sort n samples in place (heap sort: no libc); the median of n samples
+ * (sorting them). */
+void sort_u32(uint32_t *a, int n);
+uint32_t median_u32(uint32_t *a, int n);
 
 /* PASS/FAIL protocol. */
 bool check(bool ok, const char *name);
