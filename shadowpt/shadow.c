@@ -419,6 +419,10 @@ void shadow_untraceable(struct shadow *s, uint32_t phys)
 
 	if (f >= s->nframes)
 		return;
+	/* From now on any byte of it may change unseen: say so once. */
+	for (int t = 0; t < s->ntracers; t++)
+		if (s->traced[f] & (1u << t))
+			s->tracer[t].fn(s->tracer[t].ctx, f * PAGE, PAGE);
 	for (int t = 0; t < s->ntracers; t++)
 		shadow_trace(s, t, f, false);
 	s->untraceable[f] = 1;
@@ -428,6 +432,11 @@ void shadow_untraceable(struct shadow *s, uint32_t phys)
 bool shadow_is_traced(const struct shadow *s, uint32_t phys)
 {
 	return phys / PAGE < s->nframes && s->traced[phys / PAGE];
+}
+
+bool shadow_is_traced_by(const struct shadow *s, int tracer, uint32_t frame)
+{
+	return frame < s->nframes && (s->traced[frame] >> tracer) & 1;
 }
 
 void shadow_wrote(struct shadow *s, uint32_t phys, unsigned len)

@@ -121,9 +121,13 @@ int shadow_add_tracer(struct shadow *s, shadow_write_fn fn, void *ctx);
 /* Start or stop tracing guest frame `frame` for `tracer`. */
 void shadow_trace(struct shadow *s, int tracer, uint32_t frame, bool on);
 bool shadow_is_traced(const struct shadow *s, uint32_t phys);
+/* Whether `tracer` traces guest frame `frame` (false once the frame is
+ * untraceable). */
+bool shadow_is_traced_by(const struct shadow *s, int tracer, uint32_t frame);
 /* A write to the frame of `phys` could not be emulated (an instruction
  * the emulator lacks): stop tracing it for good, so the guest writes it
- * natively from now on; its tracers see no more writes there. */
+ * natively from now on; its tracers are told once that the whole frame
+ * is written, and see no more writes there. */
 void shadow_untraceable(struct shadow *s, uint32_t phys);
 /* The monitor wrote [phys, phys+len) of RAM: call the frames' tracers. */
 void shadow_wrote(struct shadow *s, uint32_t phys, unsigned len);

@@ -11,7 +11,10 @@
 #include "vmm/vm.h"
 #include "vmm/system.h"
 #include "vmm/intr.h"
+#include "vmm/bt.h"
 #include "devices/bus.h"
+#include "scan/classify.h"
+#include "translate/tc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -313,7 +316,64 @@ static void exit_kick(struct vcpu *v)
 	(void)v;
 }
 
+/* INT n, INT3, INTO and INT1 met in translated code, EIP on them. */
+static void bt_softint(struct vcpu *v)
+{
+	uint8_t b[15];
+	unsigned n = vcpu_code_bytes(v, b, sizeof(b)), pfx = 0;
+
+	while (pfx < n && pfx < 14 && (b[pfx] == 0x66 || b[pfx] == 0x67 ||
+	                               b[pfx] == 0xF2 || b[pfx] == 0xF3))
+		pfx++;   /* prefixes that INT n may carry and ignores */
+	if (pfx >= n) {
+		vcpu_crash(v, "bt: software interrupt at 0x%08x not readable",
+		           v->cpu.eip);
+		return;
+	}
+	switch (b[pfx]) {
+	case 0xCD:                                    /* CD ib: INT imm8 */
+		v->cpu.eip += pfx + 2;
+		system_soft_int(v, b[pfx + 1], pfx + 2);
+		return;
+	case 0xCC:                                    /* CC: INT3 */
+		v->cpu.eip += pfx + 1;
+		system_soft_int(v, VEC_BP, pfx + 1);
+		return;
+	case 0xCE:                                    /* CE: INTO */
+		v->cpu.eip += pfx + 1;
+		if (v->cpu.eflags & 0x800u)           /* OF */
+			system_soft_int(v, VEC_OF, pfx + 1);
+		return;
+	case 0xF1:                                    /* F1: INT1 (ICEBP) */
+		v->cpu.eip += pfx + 1;
+		system_deliver(v, VEC_DB, INT_EXCEPTION, false, 0);
+		return;
+	}
+	emulate(v, false);
+}
+
+/* A callout from translated code: a block exit (bt.c chains it), or an
+ * instruction to carry out, as trap mode would on its fault. */
+static void exit_callout(struct vcpu *v)
+{
+	const struct tc_site *s = bt_callout(v);
+
+	if (!s)
+		return;
+	switch (s->cls) {
+	case SCAN_SOFTINT:
+		bt_softint(v);
+		return;
+	case SCAN_UNDEFINED:
+		system_deliver(v, VEC_UD, INT_EXCEPTION, false, 0);
+		return;
+	default:
+		emulate(v, false);
+	}
+}
+
 static void (*const handlers[EXIT_MAX])(struct vcpu *) = {
+	[EXIT_CALLOUT] = exit_callout,
 	[EXIT_PRIV] = exit_priv,
 	[EXIT_SOFTINT] = exit_softint,
 	[EXIT_SYSCALL] = exit_syscall,

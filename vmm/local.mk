@@ -3,6 +3,7 @@ libpopek_la_SOURCES += \
 	vmm/vm.c vmm/vm.h \
 	vmm/window.c vmm/window.h \
 	vmm/vcpu.c vmm/vcpu.h \
+	vmm/bt.c vmm/bt.h \
 	vmm/switch.S vmm/switch.h \
 	vmm/signal.c \
 	vmm/seccomp.c \

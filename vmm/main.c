@@ -122,8 +122,7 @@ static int cmd_run(int argc, char **argv)
 			if (!strcmp(optarg, "trap"))
 				cfg.mode = MODE_TRAP;
 			else if (!strcmp(optarg, "bt"))
-				return bad("--mode=%s: binary translation is not built yet; "
-				           "use --mode=trap", optarg);
+				cfg.mode = MODE_BT;
 			else
 				return bad("--mode=%s: unknown mode (trap or bt)", optarg);
 			break;

@@ -28,15 +28,20 @@
 #include "vmm/fatal.h"
 #include "vmm/vm.h"
 
+#include "translate/tc.h"
+
 #include <asm/ldt.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Last guest-usable byte of a shadowed segment: the whole window for now
- * (the monitor region, once it exists, is carved out here). */
-#define SHADOW_LIMIT_CAP 0xFFFFFFFFu
+/* Last guest-usable byte of a shadowed segment: below the monitor region
+ * when there is one (--mode=bt), so that guest accesses there fault. */
+static uint32_t limit_cap(const struct vcpu *v)
+{
+	return v->vm->cfg.mode == MODE_BT ? TC_BASE - 1u : 0xFFFFFFFFu;
+}
 
 static int ldt_write(unsigned entry, const struct user_desc *d)
 {
@@ -112,7 +117,7 @@ void system_sync_segments(struct vcpu *v)
 		unsigned idx = c->sel >> 3;
 
 		if ((c->sel & ~3u) == 0 ||
-		    !desc_to_host(c, idx, SHADOW_LIMIT_CAP, &d)) {
+		    !desc_to_host(c, idx, limit_cap(v), &d)) {
 			v->host_sel[s] = 0;   /* null: any use faults, as it should */
 			continue;
 		}
@@ -184,7 +189,7 @@ int segshadow_ldt(struct vcpu *v)
 		if (guest_read(v, l->base + 8 * j, &raw, 8) < 0)
 			return -1;
 		desc_decode(raw, (uint16_t)(j << 3 | 4 | (raw >> 45 & 3)), &c);
-		if (j == 0 || !desc_to_host(&c, j, SHADOW_LIMIT_CAP, &d))
+		if (j == 0 || !desc_to_host(&c, j, limit_cap(v), &d))
 			c = (struct seg_cache){ .sel = (uint16_t)(j << 3 | 4) };
 		if (memcmp(&v->ldt_cache[j], &d, sizeof(d)) != 0) {
 			if (ldt_write(j, &d) < 0)
@@ -220,7 +225,7 @@ static void gdt_entry_changed(struct vcpu *v, unsigned idx)
 		return;
 	}
 	desc_decode(raw, (uint16_t)(idx << 3 | (raw >> 45 & 3)), &c);
-	if (!desc_to_host(&c, idx, SHADOW_LIMIT_CAP, &d))
+	if (!desc_to_host(&c, idx, limit_cap(v), &d))
 		c = (struct seg_cache){ .sel = (uint16_t)(idx << 3) };
 	d.entry_number = idx;
 	if (!memcmp(&v->ldt_cache[idx], &d, sizeof(d)))

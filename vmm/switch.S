@@ -6,6 +6,7 @@
  * point the signal entry jumps back to.
  */
 #include "vmm/switch.h"
+#include "translate/tc.h"
 
 	.text
 
@@ -134,6 +135,57 @@ popek_sig_entry:
 	add	$8, %rsp
 	ret
 	.size popek_sig_entry, .-popek_sig_entry
+
+/* Callout from translated code (switch.h): a TC stub stored its site
+ * number in the vpage and jumped here, in 64-bit mode, with every GPR,
+ * the stack pointer, EFLAGS and the x87/SSE state still the guest's.
+ * No stack until RSP is the monitor's; RAX goes to the vpage first.
+ * A kick that lands in here is only noted (popek_sig_entry's monitor
+ * path; nothing here needs the FS base until it is repaired). */
+	.globl popek_callout
+	.type popek_callout, @function
+popek_callout:
+	movabs	%rax, TC_VPAGE + TCV_RAX
+	movabs	TC_VPAGE + TCV_AREA, %rax
+	mov	%ecx, SA_GPR+4(%rax)
+	mov	%edx, SA_GPR+8(%rax)
+	mov	%ebx, SA_GPR+12(%rax)
+	mov	%esp, SA_GPR+16(%rax)
+	mov	%ebp, SA_GPR+20(%rax)
+	mov	%esi, SA_GPR+24(%rax)
+	mov	%edi, SA_GPR+28(%rax)
+	mov	%rax, %rdx
+	mov	$HOST_DS64, %ecx	/* SS: the guest's LDT entry may change */
+	mov	%ecx, %ss
+	mov	SA_HOST_RSP(%rdx), %rsp
+	pushfq
+	pop	%rcx
+	mov	%ecx, SA_XFLAGS(%rdx)
+	cld
+	movabs	TC_VPAGE + TCV_RAX, %rax
+	mov	%eax, SA_GPR+0(%rdx)
+	movabs	TC_VPAGE + TCV_SITE, %eax
+	mov	%eax, SA_SITE(%rdx)
+	movl	$1, SA_CALLOUT(%rdx)
+	fxsave64 SA_FPU(%rdx)
+	fninit
+	cmpl	$0, SA_WRFSBASE(%rdx)
+	je	1f
+	mov	SA_FSBASE(%rdx), %rax
+	wrfsbase %rax
+	jmp	2f
+1:	mov	%rdx, %rbx		/* arch_prctl(ARCH_SET_FS, base) */
+	mov	SA_FSBASE(%rdx), %rsi
+	mov	$0x1002, %edi
+	mov	$158, %eax
+	syscall
+	mov	%rbx, %rdx
+2:	push	$0x1F80			/* the monitor's MXCSR */
+	ldmxcsr	(%rsp)
+	add	$8, %rsp
+	movq	$0, SA_IN_GUEST(%rdx)
+	jmp	popek_resume
+	.size popek_callout, .-popek_callout
 
 /* The signal entry jumps here on the monitor stack that popek_enter left. */
 	.globl popek_resume

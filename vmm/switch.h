@@ -19,6 +19,14 @@
  * stack, which is SWITCH_ALT_SIZE-aligned, so the signal entry finds it by
  * masking RSP without touching thread-local storage (FS may be the guest's).
  * Layout is shared with switch.S: offsets are asserted in vcpu.c.
+ *
+ * Callout exit (binary translation, translate/tc.h): translated guest
+ * code far-jumps to the host's 64-bit code segment and through its stub
+ * to popek_callout, which stores the guest registers and real EFLAGS in
+ * the area, saves the guest x87/SSE state (fxsave), repairs FS, and
+ * jumps to popek_resume: popek_enter returns with area->callout set.
+ * Translated code never loads a segment register, so the host selectors
+ * are the ones it was entered with.
  */
 #ifndef POPEK_VMM_SWITCH_H
 #define POPEK_VMM_SWITCH_H
@@ -39,6 +47,9 @@
 #define SA_EIP            96
 #define SA_EFLAGS         100  /* real EFLAGS to enter with */
 #define SA_SEL            104  /* u16 es cs ss ds fs gs (host selectors) */
+#define SA_XFLAGS         116  /* callout exit: the guest's real EFLAGS */
+#define SA_CALLOUT        120  /* 1: the exit was a callout (no signal) */
+#define SA_SITE           124  /* callout exit: its site number */
 #define SA_FPU            128  /* 512-byte fxsave image, 16-aligned */
 #define SA_SIZE           640
 
@@ -72,13 +83,19 @@ struct switch_area {
 	uint32_t eip;
 	uint32_t eflags;
 	uint16_t sel[6];        /* indexed by enum seg */
-	uint8_t pad1[12];
+	uint32_t xflags;
+	uint32_t callout;
+	uint32_t site;
 	uint8_t fpu[512] __attribute__((aligned(16)));
 };
 
 void popek_enter(struct switch_area *area);
 extern char popek_enter_begin[], popek_enter_end[];
 void popek_resume(void);
+/* Where translated code's callout stubs jump (64-bit, from the TC):
+ * saves the guest registers in the area and returns from popek_enter
+ * with area->callout = 1 — no host kernel on the way. */
+void popek_callout(void);
 void popek_sig_entry(int sig, void *info, void *uc);
 #endif
 

@@ -12,6 +12,7 @@
 #include "vmm/system.h"
 #include "vmm/intr.h"
 #include "vmm/vm.h"
+#include "translate/tc.h"
 
 #include <asm/ldt.h>
 #include <asm/prctl.h>
@@ -44,8 +45,9 @@ _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_CSGSFS]) == UC_CSGSFS,
 
 #define GUEST_BOOT_CS 0x08
 #define GUEST_BOOT_DS 0x10
-/* A page at the top of the window where the entry probe runs. */
-#define PROBE_PAGE ((uint32_t)(WINDOW_TOP - 0x2000))
+/* A page where the entry probe runs: above any guest RAM, below the
+ * monitor region (which segments are truncated under in bt mode). */
+#define PROBE_PAGE ((uint32_t)(TC_BASE - 0x2000))
 
 #ifndef HWCAP2_FSGSBASE
 #define HWCAP2_FSGSBASE (1 << 1)
@@ -57,9 +59,9 @@ const char *const exit_reason_name[EXIT_MAX] = {
 #undef EXIT
 };
 
-/* Write host LDT entry `index` as a flat 4 GiB 32-bit code or data segment
- * (only for the host check: guest segments are shadowed by system.c). */
-static int ldt_write_flat(unsigned index, bool code)
+/* Flat host segments: the host check's boot mirrors and the translation
+ * cache's code segment (guest segments are shadowed by segshadow.c). */
+int vcpu_ldt_flat(unsigned index, bool code)
 {
 	struct user_desc d = {
 		.entry_number = index,
@@ -127,6 +129,7 @@ void vcpu_free(struct vcpu *v)
 {
 	if (!v)
 		return;
+	bt_free(v);
 	if (v->alt_map)
 		munmap(v->alt_map, 2 * SWITCH_ALT_SIZE);
 	intr_destroy(v);
@@ -177,6 +180,13 @@ static void area_load(struct vcpu *v)
 	a->eflags = (v->cpu.eflags & EFLAGS_LIVE) | EFLAGS_IF | 0x2 |
 	            (v->shadow_step ? EFLAGS_TF : 0);
 	memcpy(a->sel, v->host_sel, sizeof(a->sel));
+	a->callout = 0;
+	if (v->bt.entry) {                /* translated code (bt.c) */
+		v->bt.guest_cs = a->sel[SEG_CS];
+		a->sel[SEG_CS] = BT_TC_CS_SEL;
+		a->eip = v->bt.entry;
+		a->eflags &= ~EFLAGS_TF;
+	}
 }
 
 static void area_fpu_init(struct switch_area *a)
@@ -230,6 +240,11 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	area_fpu_init(v->area);
+	if (v->vm->cfg.mode == MODE_BT && bt_init(v, err, sizeof(err)) < 0) {
+		fprintf(stderr, "popek: %s\n", err);
+		v->stop_status = STATUS_POPEK_ERROR;
+		return NULL;
+	}
 	/* Kicks are for this thread only (every other thread blocks them). */
 	sigset_t kick;
 	sigemptyset(&kick);
@@ -240,10 +255,13 @@ static void *vcpu_thread(void *arg)
 		intr_inject(v);
 		if (v->stop)
 			break;
+		if (!bt_prepare(v))           /* the fetch faulted: delivered */
+			continue;
 		v->exit.reason = EXIT_KICK;  /* if popek_enter declines to enter */
 		area_load(v);
 		shadow_enter(v->vm->shadow, v->sys.cpl);
 		popek_enter(v->area);
+		bt_after_exit(v);
 		if (v->shadow_step)           /* popek's TF, not the guest's */
 			v->cpu.eflags &= ~EFLAGS_TF;
 		system_native_loads(v);
@@ -259,8 +277,8 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_setup_segments(char *err, size_t errlen)
 {
-	if (ldt_write_flat(GUEST_BOOT_CS >> 3, true) < 0 ||
-	    ldt_write_flat(GUEST_BOOT_DS >> 3, false) < 0) {
+	if (vcpu_ldt_flat(GUEST_BOOT_CS >> 3, true) < 0 ||
+	    vcpu_ldt_flat(GUEST_BOOT_DS >> 3, false) < 0) {
 		snprintf(err, errlen, "modify_ldt does not work (%s): popek keeps "
 		         "guest segments in the host LDT", strerror(errno));
 		return -1;

@@ -19,6 +19,7 @@
 #include "vmm/msr.h"
 #include "vmm/switch.h"
 #include "vmm/intr.h"
+#include "vmm/bt.h"
 
 enum exit_reason {
 #define EXIT(name, desc) EXIT_##name,
@@ -81,6 +82,7 @@ struct vcpu {
 	bool shadow_step;              /* single-stepping past an STI/MOV SS shadow */
 	bool line_raised;              /* the controller's INTR went up */
 	struct intr_controller intc;   /* the 8259A pair, if any */
+	struct bt_state bt;            /* --mode=bt: the translation cache */
 	pid_t tid;
 	struct exit_info exit;
 	uint64_t exit_counts[EXIT_MAX];
@@ -107,6 +109,9 @@ void vcpu_crash(struct vcpu *v, const char *fmt, ...)
 unsigned vcpu_code_bytes(const struct vcpu *v, uint8_t *buf, unsigned max);
 /* Print the guest state (registers, selectors, bytes at EIP) to stderr. */
 void vcpu_dump(const struct vcpu *v);
+
+/* Host LDT entry `index` := a flat 4 GiB 32-bit code or data segment. */
+int vcpu_ldt_flat(unsigned index, bool code);
 
 /* Write the host LDT entries that mirror the guest's boot segments;
  * doubles as the host check that modify_ldt works. */

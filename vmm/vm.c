@@ -4,6 +4,7 @@
  * line naming the problem and ends with STATUS_POPEK_ERROR.
  */
 #include "vmm/vm.h"
+#include "translate/tc.h"
 #include "vmm/fatal.h"
 #include "vmm/loader.h"
 #include "vmm/stats.h"
@@ -119,7 +120,8 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 	                     vm->cfg.append, &boot, err, errlen) < 0) /* kernel */
 		return -1;
 	struct shadow_config sc = {                          /* shadow MMU */
-		.ram = &vm->ram, .low = vm->window_low, .top = WINDOW_TOP,
+		.ram = &vm->ram, .low = vm->window_low,
+		.top = vm->cfg.mode == MODE_BT ? TC_BASE : WINDOW_TOP, /* monitor */
 		.use_pku = !vm->cfg.no_pku, .counters = vm->counters,
 	};
 	vm->shadow = shadow_new(&sc, err, errlen);

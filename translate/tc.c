@@ -1,0 +1,316 @@
+/*
+ * tc.c — the translation cache's tables (see tc.h): the monitor region's
+ * mapping, blocks and their hash by guest EIP, callout sites and their
+ * stubs, the TC → guest EIP map, chaining, invalidation and flushing.
+ * emit.c writes one block's code.
+ *
+ * Blocks, map entries and code are allocated in one direction and freed
+ * only all together (tc_flush), so blocks are sorted by TC address and
+ * each block's map entries by TC address too: tc_map_back is two binary
+ * searches.  An invalidated block stays where it is, unreachable: its
+ * hash entry is skipped and nothing chains into it (chains never leave a
+ * frame, and a frame's blocks are invalidated together).
+ */
+#include "translate/tc_impl.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define PAGE 4096u
+
+static unsigned hash_of(uint32_t eip, uint32_t cs_base)
+{
+	uint32_t x = (eip + cs_base) * 0x9E3779B1u;
+
+	return x >> 16;
+}
+
+static void count(struct tc *tc, enum counter c, uint64_t n)
+{
+	if (tc->ops.counters)
+		tc->ops.counters[c] += n;
+}
+
+static void reset_tables(struct tc *tc)
+{
+	tc->code_next = TC_CODE;
+	tc->nsites = 0;
+	tc->nblocks = 0;
+	tc->nmap = 0;
+	memset(tc->hash, 0xFF, TC_HASH_SIZE * sizeof(*tc->hash));
+	tc->gen++;
+}
+
+struct tc *tc_new(const struct tc_ops *ops, void *area, void (*entry)(void),
+                  char *err, size_t errlen)
+{
+	struct tc *tc = calloc(1, sizeof(*tc));
+	void *m;
+
+	if (!tc) {
+		snprintf(err, errlen, "out of memory for the translation cache");
+		return NULL;
+	}
+	tc->ops = *ops;
+	tc->sites = calloc(TC_NSTUBS, sizeof(*tc->sites));
+	tc->blocks = calloc(TC_MAX_BLOCKS, sizeof(*tc->blocks));
+	tc->map = calloc(TC_MAX_MAP, sizeof(*tc->map));
+	tc->hash = calloc(TC_HASH_SIZE, sizeof(*tc->hash));
+	if (!tc->sites || !tc->blocks || !tc->map || !tc->hash) {
+		snprintf(err, errlen, "out of memory for the translation cache");
+		tc_free(tc);
+		return NULL;
+	}
+	/* The window reserved [0, 4 GiB) PROT_NONE: replace the top. */
+	m = mmap((void *)(uintptr_t)TC_BASE, TC_SIZE,
+	         PROT_READ | PROT_WRITE | PROT_EXEC,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (m == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the monitor region at 0x%08x: %s",
+		         TC_BASE, strerror(errno));
+		tc_free(tc);
+		return NULL;
+	}
+	uint64_t a = (uintptr_t)area, e = (uintptr_t)entry;
+	memcpy(tc_ptr(TC_VPAGE + TCV_AREA), &a, 8);
+	memcpy(tc_ptr(TC_VPAGE + TCV_ENTRY), &e, 8);
+	reset_tables(tc);
+	return tc;
+}
+
+void tc_free(struct tc *tc)
+{
+	if (!tc)
+		return;
+	free(tc->hash);
+	free(tc->map);
+	free(tc->blocks);
+	free(tc->sites);
+	free(tc);
+}
+
+uint64_t tc_generation(const struct tc *tc)
+{
+	return tc->gen;
+}
+
+/* The block's frames are still what its pages map to. */
+static bool frames_match(const struct tc *tc, const struct tc_block *b)
+{
+	uint32_t lin = b->cs_base + b->eip, f;
+
+	if (tc->ops.frame_of(tc->ops.ctx, lin & ~(PAGE - 1), &f) < 0 ||
+	    f != b->frame[0])
+		return false;
+	if (!b->two)
+		return true;
+	return tc->ops.frame_of(tc->ops.ctx, (lin & ~(PAGE - 1)) + PAGE, &f) == 0 &&
+	       f == b->frame[1];
+}
+
+uint32_t tc_find(struct tc *tc, uint32_t eip, uint32_t cs_base)
+{
+	count(tc, CTR_bt_lookups, 1);
+	for (int32_t i = tc->hash[hash_of(eip, cs_base)]; i >= 0;
+	     i = tc->blocks[i].hnext) {
+		const struct tc_block *b = &tc->blocks[i];
+
+		if (b->valid && b->eip == eip && b->cs_base == cs_base &&
+		    frames_match(tc, b))
+			return b->start;
+	}
+	count(tc, CTR_bt_misses, 1);
+	return 0;
+}
+
+int tc_new_site(struct tc *tc, uint8_t kind, uint8_t cls, uint32_t eip,
+                uint32_t patch, uint32_t block)
+{
+	if (tc->nsites == TC_NSTUBS)
+		return -1;
+	uint32_t id = tc->nsites++;
+	uint32_t stub = TC_STUBS + id * TC_STUB_SIZE;
+	uint8_t *p = tc_ptr(stub);
+	int32_t site_rel = (int32_t)(TC_VPAGE + TCV_SITE - (stub + 10));
+	int32_t entry_rel = (int32_t)(TC_VPAGE + TCV_ENTRY - (stub + 16));
+
+	tc->sites[id] = (struct tc_site){ .kind = kind, .cls = cls,
+	                                  .guest_eip = eip, .patch = patch,
+	                                  .block = block };
+	/* movl $id, TCV_SITE(%rip); jmp *TCV_ENTRY(%rip) — 64-bit code */
+	p[0] = 0xC7;
+	p[1] = 0x05;
+	memcpy(p + 2, &site_rel, 4);
+	memcpy(p + 6, &id, 4);
+	p[10] = 0xFF;
+	p[11] = 0x25;
+	memcpy(p + 12, &entry_rel, 4);
+	return (int)id;
+}
+
+int tc_add_map(struct tc *tc, uint32_t tc_addr, uint32_t eip)
+{
+	if (tc->nmap == TC_MAX_MAP)
+		return -1;
+	tc->map[tc->nmap++] = (struct tc_map_ent){ tc_addr, eip };
+	return 0;
+}
+
+static bool room(const struct tc *tc)
+{
+	return tc->nblocks < TC_MAX_BLOCKS &&
+	       tc->nmap + 4 * SCAN_MAX_INSNS + 4 <= TC_MAX_MAP &&
+	       tc->nsites + 2 * SCAN_MAX_INSNS + 2 <= TC_NSTUBS &&
+	       (uint64_t)tc->code_next + TC_BLOCK_MAX <= (uint64_t)TC_END;
+}
+
+uint32_t tc_translate(struct tc *tc, const struct tc_src *src, bool *used_next)
+{
+	struct scan_opts so = { .code32 = true, .reserved_seg = SEG_COUNT,
+	                        .max_insns = src->one_shot ? 1 : SCAN_MAX_INSNS };
+	struct scan_block sb;
+	uint32_t lin = src->cs_base + src->eip;
+
+	*used_next = false;
+	if (scan_block(src->bytes, src->avail, lin, &so, &sb) == 0)
+		return 0;
+	/* scan_block worked with linear addresses: back to EIPs. */
+	for (unsigned i = 0; i < sb.ninsn; i++) {
+		sb.insn[i].eip -= src->cs_base;
+		sb.insn[i].target -= src->cs_base;
+	}
+	if (!room(tc))
+		tc_flush(tc);
+	uint32_t bi = tc->nblocks++;
+	struct tc_block *b = &tc->blocks[bi];
+	*b = (struct tc_block){
+		.eip = src->eip, .cs_base = src->cs_base,
+		.frame = { src->frame[0], src->frame[1] },
+		.two = (lin & (PAGE - 1)) + sb.len > PAGE, .valid = true,
+		.one_shot = src->one_shot, .start = tc->code_next,
+		.map0 = tc->nmap, .hnext = -1,
+	};
+	if (tc_emit_block(tc, b, bi, &sb, src->bytes) < 0) {
+		/* room() made sure this cannot happen */
+		fprintf(stderr, "popek: translation cache tables overflowed\n");
+		abort();
+	}
+	b->nmap = tc->nmap - b->map0;
+	tc->code_next = (b->end + 15) & ~15u;
+	*used_next = b->two;
+	if (!b->one_shot) {
+		unsigned h = hash_of(b->eip, b->cs_base);
+		b->hnext = tc->hash[h];
+		tc->hash[h] = (int32_t)bi;
+	}
+	count(tc, CTR_bt_blocks, 1);
+	count(tc, CTR_bt_guest_insns, sb.ninsn);
+	count(tc, CTR_bt_tc_bytes, b->end - b->start);
+	return b->start;
+}
+
+const struct tc_site *tc_site(const struct tc *tc, uint32_t id)
+{
+	return id < tc->nsites ? &tc->sites[id] : NULL;
+}
+
+int tc_stub_site(const struct tc *tc, uint64_t rip, uint32_t *id)
+{
+	if (rip < TC_STUBS || rip >= TC_STUBS + (uint64_t)tc->nsites * TC_STUB_SIZE)
+		return -1;
+	*id = (uint32_t)((rip - TC_STUBS) / TC_STUB_SIZE);
+	return 0;
+}
+
+/* The block holding TC address a, or NULL. */
+static const struct tc_block *block_at(const struct tc *tc, uint32_t a)
+{
+	uint32_t lo = 0, hi = tc->nblocks;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (tc->blocks[mid].start <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct tc_block *b = &tc->blocks[lo - 1];
+	return a < b->end ? b : NULL;
+}
+
+bool tc_chain(struct tc *tc, uint32_t id, uint32_t target)
+{
+	const struct tc_site *s = tc_site(tc, id);
+	const struct tc_block *from, *to;
+
+	if (!s || s->kind != TC_SITE_BRANCH || !s->patch)
+		return false;
+	from = &tc->blocks[s->block];
+	to = block_at(tc, target);
+	if (!to || to->start != target || !from->valid || !to->valid ||
+	    from->one_shot || to->one_shot || from->two || to->two ||
+	    from->frame[0] != to->frame[0] || from->cs_base != to->cs_base ||
+	    ((from->cs_base + from->eip) ^ (to->cs_base + to->eip)) >= PAGE)
+		return false;
+	int32_t d = (int32_t)(target - (s->patch + 4));
+	memcpy(tc_ptr(s->patch), &d, 4);
+	count(tc, CTR_bt_chains, 1);
+	return true;
+}
+
+int tc_map_back(const struct tc *tc, uint32_t a, uint32_t *eip)
+{
+	const struct tc_block *b = block_at(tc, a);
+	uint32_t lo, hi;
+
+	if (!b || b->nmap == 0)
+		return -1;
+	lo = b->map0;
+	hi = b->map0 + b->nmap;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (tc->map[mid].tc <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == b->map0)
+		return -1;
+	*eip = tc->map[lo - 1].eip;
+	return 0;
+}
+
+void tc_invalidate_frame(struct tc *tc, uint32_t frame)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < tc->nblocks; i++) {
+		struct tc_block *b = &tc->blocks[i];
+
+		if (b->valid && (b->frame[0] == frame ||
+		                 (b->two && b->frame[1] == frame))) {
+			b->valid = false;
+			n++;
+		}
+	}
+	if (n) {
+		tc->gen++;
+		count(tc, CTR_bt_invalidated, n);
+	}
+}
+
+void tc_flush(struct tc *tc)
+{
+	reset_tables(tc);
+	count(tc, CTR_bt_flushes, 1);
+	if (tc->ops.flushed)
+		tc->ops.flushed(tc->ops.ctx);
+}

@@ -1,0 +1,145 @@
+/*
+ * tc.h — the translation cache: guest kernel code, one basic block at a
+ * time, copied into the monitor region with every instruction that needs
+ * the monitor replaced by a callout (DESIGN.md §3, §7).
+ *
+ * The monitor region is the top 16 MiB of the guest window, [TC_BASE,
+ * 4 GiB): guest segments are truncated below it (vmm/segshadow.c) and
+ * the shadow MMU never maps guest pages there.  Its layout:
+ *
+ *   TC_VPAGE   the per-vCPU page the callout path uses (offsets TCV_*)
+ *   TC_STUBS   16-byte 64-bit stubs, one per callout site: a site in
+ *              translated (32-bit) code is `ljmp $0x33, $stub`; the stub
+ *              stores its number in the vpage and jumps to the monitor's
+ *              popek_callout (vmm/switch.S), which saves the guest
+ *              registers and returns from popek_enter as a CALLOUT exit
+ *   TC_CODE    translated blocks
+ *
+ * A callout site is either a BRANCH to a guest EIP (a block's exit: the
+ * monitor looks the target up, translating on a miss, and where the
+ * target lies in the same guest page and frame patches the branch to
+ * jump there directly — chaining), or an EMULATE of the guest
+ * instruction at its EIP (sensitive, privileged, far and indirect
+ * control flow, INT n, IRET...): the monitor runs it, then continues
+ * wherever the guest's EIP then is.
+ *
+ * Precise state: translated code changes no guest register that the
+ * guest instruction would not, and only the first translated instruction
+ * of a guest instruction can fault, so every address in a block maps
+ * back to the guest EIP at which the guest state is exactly what the
+ * registers hold (tc_map_back) — for a fault, a kick or a resume.
+ *
+ * Translations are keyed by guest linear EIP and CS base and remember
+ * the guest frames their bytes came from; tc_find checks those frames
+ * against the guest's current mapping (ctx->frame_of), so CR3 loads and
+ * INVLPG need nothing here.  Writes to a frame with translations are
+ * seen by write tracing (the caller's job) and drop them
+ * (tc_invalidate_frame).  When any part of the cache fills, everything
+ * is flushed.
+ *
+ * Single vCPU, vCPU thread only: no locking.
+ */
+#ifndef POPEK_TRANSLATE_TC_H
+#define POPEK_TRANSLATE_TC_H
+
+#define TC_BASE       0xFF000000
+#define TC_SIZE       0x01000000
+#define TC_VPAGE      TC_BASE
+#define TC_STUBS      (TC_BASE + 0x1000)
+#define TC_STUB_SIZE  16
+#define TC_CODE       (TC_BASE + 0x100000)
+#define TC_END        (0x100000000)
+#define TC_NSTUBS     ((TC_CODE - TC_STUBS) / TC_STUB_SIZE)
+
+/* vpage offsets (also used by vmm/switch.S) */
+#define TCV_RAX       0     /* guest RAX while popek_callout saves it */
+#define TCV_AREA      8     /* the vCPU's struct switch_area */
+#define TCV_ENTRY     16    /* address of popek_callout */
+#define TCV_SITE      24    /* u32: the callout site number */
+
+/* The host 64-bit code selector a callout far-jumps to. */
+#define TC_HOST_CS64  0x33
+
+#ifndef __ASSEMBLER__
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum tc_site_kind {
+	TC_SITE_BRANCH = 1,   /* continue at guest_eip (a block exit) */
+	TC_SITE_EMULATE,      /* the monitor carries out the insn at guest_eip */
+};
+
+struct tc_site {
+	uint8_t kind;         /* enum tc_site_kind */
+	uint8_t cls;          /* EMULATE: the scan class of the instruction */
+	uint32_t guest_eip;
+	uint32_t patch;       /* BRANCH: address of the rel32 that jumps to the
+	                       * stub (0: none, not chainable) */
+	uint32_t block;       /* the block the site belongs to */
+};
+
+/* What the translator needs from the monitor. */
+struct tc_ops {
+	/* Guest-physical frame (address >> 12) that linear page `lin`
+	 * maps to now, for a supervisor fetch; -1 when unmapped. */
+	int (*frame_of)(void *ctx, uint32_t lin, uint32_t *frame);
+	/* The cache was flushed: nothing is translated any more. */
+	void (*flushed)(void *ctx);
+	void *ctx;
+	uint64_t *counters;   /* the VM's counters (vmm/counters.def) */
+};
+
+/* The bytes of one block to translate, as fetched by the caller. */
+struct tc_src {
+	uint32_t eip;         /* guest EIP (offset in CS) */
+	uint32_t cs_base;
+	uint32_t frame[2];    /* frames of the first page and the next one */
+	bool next_ok;         /* frame[1] is valid (bytes run into it) */
+	const uint8_t *bytes; /* at linear cs_base + eip */
+	size_t avail;
+	bool one_shot;        /* one instruction, never reused or chained
+	                       * (stepping past an interrupt shadow) */
+};
+
+struct tc;
+
+/* Map the monitor region and set up the vpage.  NULL and one line in
+ * err on failure. */
+struct tc *tc_new(const struct tc_ops *ops, void *area, void (*entry)(void),
+                  char *err, size_t errlen);
+void tc_free(struct tc *tc);
+
+/* The translation of the block at (cs_base, eip) whose frames still
+ * match the guest's mapping: its TC address, or 0. */
+uint32_t tc_find(struct tc *tc, uint32_t eip, uint32_t cs_base);
+
+/* Translate a block.  Returns its TC address; 0 when the first
+ * instruction does not fit in src->avail (the caller's fetch stopped:
+ * the guest faults there).  *used_next: the block's bytes run into the
+ * next page (frame[1]).  A full cache is flushed first (ops->flushed). */
+uint32_t tc_translate(struct tc *tc, const struct tc_src *src,
+                      bool *used_next);
+
+/* The site a callout came from (number stored by its stub), or NULL. */
+const struct tc_site *tc_site(const struct tc *tc, uint32_t id);
+/* The site whose stub holds address `rip` (a signal inside a stub). */
+int tc_stub_site(const struct tc *tc, uint64_t rip, uint32_t *id);
+/* A BRANCH site reached its target, translated at `target`: patch the
+ * branch to go there directly if both lie in one guest page and frame. */
+bool tc_chain(struct tc *tc, uint32_t id, uint32_t target);
+
+/* The guest EIP at which the guest state is what the registers hold
+ * when translated code stopped at `tc_addr`; -1 outside any block. */
+int tc_map_back(const struct tc *tc, uint32_t tc_addr, uint32_t *eip);
+
+/* Guest frame `frame` was written: drop the translations made from it. */
+void tc_invalidate_frame(struct tc *tc, uint32_t frame);
+/* Drop everything (the caller stops its write tracing too). */
+void tc_flush(struct tc *tc);
+/* Bumped on every invalidation and flush: a TC address kept across an
+ * exit is still good only while this is unchanged. */
+uint64_t tc_generation(const struct tc *tc);
+
+#endif /* __ASSEMBLER__ */
+#endif

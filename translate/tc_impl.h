@@ -1,0 +1,65 @@
+/*
+ * tc_impl.h — what tc.c (the cache: blocks, sites, lookup, invalidation)
+ * and emit.c (one block's code) share.  Not an interface: see tc.h.
+ */
+#ifndef POPEK_TRANSLATE_TC_IMPL_H
+#define POPEK_TRANSLATE_TC_IMPL_H
+
+#include "translate/tc.h"
+#include "scan/classify.h"
+
+#define TC_MAX_BLOCKS  (1u << 17)
+#define TC_MAX_MAP     (1u << 21)
+#define TC_HASH_SIZE   (1u << 16)
+/* The most code one block can emit: every instruction at its longest
+ * rewrite, plus one exit per instruction. */
+#define TC_BLOCK_MAX   (SCAN_MAX_INSNS * (15 + 12 + 7) + 64)
+
+struct tc_block {
+	uint32_t eip, cs_base;
+	uint32_t frame[2];
+	bool two;               /* its bytes run into frame[1] */
+	bool valid;
+	bool one_shot;
+	uint32_t start, end;    /* its code: TC addresses [start, end) */
+	uint32_t map0, nmap;    /* its entries in tc->map, by TC address */
+	int32_t hnext;          /* hash chain (block index), -1 ends */
+};
+
+/* From this TC address on, the guest state is the one at guest `eip`. */
+struct tc_map_ent {
+	uint32_t tc;
+	uint32_t eip;
+};
+
+struct tc {
+	struct tc_ops ops;
+	uint32_t code_next;     /* next free TC code address */
+	uint32_t nsites;
+	struct tc_site *sites;  /* TC_NSTUBS */
+	struct tc_block *blocks;
+	uint32_t nblocks;
+	struct tc_map_ent *map;
+	uint32_t nmap;
+	int32_t *hash;          /* TC_HASH_SIZE heads */
+	uint64_t gen;
+};
+
+static inline uint8_t *tc_ptr(uint32_t tc_addr)
+{
+	return (uint8_t *)(uintptr_t)tc_addr;
+}
+
+/* A new site (its stub written); -1 when the stubs are used up. */
+int tc_new_site(struct tc *tc, uint8_t kind, uint8_t cls, uint32_t eip,
+                uint32_t patch, uint32_t block);
+/* A map entry for the block being emitted; -1 when the map is full. */
+int tc_add_map(struct tc *tc, uint32_t tc_addr, uint32_t eip);
+
+/* Emit the block blk (already allocated, start set) from the scanned
+ * instructions; sets blk->end.  0, or -1 when a table filled (the
+ * caller flushes and retries). */
+int tc_emit_block(struct tc *tc, struct tc_block *blk, uint32_t bi,
+                  const struct scan_block *sb, const uint8_t *bytes);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * bt.h — binary translation in the run loop (`--mode=bt`): guest CPL-0
+ * code runs out of the translation cache (translate/tc.h) instead of in
+ * place.  bt.c is the glue between the vCPU and the cache: which code
+ * runs translated, fetching guest code, entering the TC, turning an exit
+ * that came from translated code back into the guest's EIP, callouts,
+ * and the write tracing that keeps translations true to guest memory.
+ *
+ * Guest CPL 3 code, and 16-bit code, still runs directly.
+ */
+#ifndef POPEK_VMM_BT_H
+#define POPEK_VMM_BT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The host LDT entry of the flat code segment translated code runs in
+ * (after the private slots of vmm/segshadow.c). */
+#define BT_TC_CS_INDEX 262u
+#define BT_TC_CS_SEL   ((uint16_t)(BT_TC_CS_INDEX << 3 | 7))
+
+struct tc;
+struct tc_site;
+struct vcpu;
+
+struct bt_state {
+	struct tc *tc;             /* NULL: not in bt mode */
+	int tracer;                /* shadow MMU tracer of code frames */
+	uint32_t entry;            /* TC address of the next entry, 0: direct */
+	uint16_t guest_cs;         /* host selector the guest's CS shadow has */
+	/* A TC address that continues the guest at resume_eip. */
+	uint32_t resume_eip, resume_tc, resume_cs_base;
+	uint64_t resume_gen;
+	bool resume_ok;
+	uint32_t site;             /* the last callout's site */
+	uint32_t *frames;          /* frames traced for translations */
+	unsigned nframes, maxframes;
+};
+
+/* At vCPU start in bt mode: the monitor region, the TC code segment,
+ * the tracer.  0, or -1 with one line in err. */
+int bt_init(struct vcpu *v, char *err, size_t errlen);
+void bt_free(struct vcpu *v);
+
+/* Before an entry: choose where the guest runs (v->bt.entry), fetching
+ * and translating its code if needed.  false: the fetch faulted and the
+ * fault went to the guest — go round the run loop again. */
+bool bt_prepare(struct vcpu *v);
+
+/* After popek_enter returned: if the guest was in translated code, turn
+ * the exit into the guest's view (EIP, CS) — a callout becomes
+ * EXIT_CALLOUT. */
+void bt_after_exit(struct vcpu *v);
+
+/* EXIT_CALLOUT: the site it came from, with EIP set to its guest EIP;
+ * a BRANCH site is dealt with here (chained where it can be) and NULL
+ * returned; for an EMULATE site the caller carries the instruction out. */
+const struct tc_site *bt_callout(struct vcpu *v);
+
+#endif
