@@ -31,7 +31,7 @@ run_popek 10 run --strict-io "$GUESTS/io.elf"
 expect_status 3
 expect_err 'unclaimed port read of port 0x3e0 \(1 byte\) under --strict-io'
 
-for bad in "-m 0" "-m 3073" "-m 12x" "-m -5" "--mode=fast" "--mode=bt" \
+for bad in "-m 0" "-m 3073" "-m 12x" "-m -5" "--mode=fast" "--mode=" \
 	"--bogus" "-m"; do
 	# shellcheck disable=SC2086
 	run_popek 10 run $bad "$GUESTS/hello.elf"

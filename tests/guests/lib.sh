@@ -24,6 +24,8 @@
 #     expect_err_nonempty         something on stderr
 #     finish                      exit 0 if all held, 1 otherwise
 #
+# POPEK_MODE=bt|trap puts --mode=POPEK_MODE into every `popek run` (the
+# tests/guests/bt/ variants set it).
 # POPEK (default ./popek) and GUESTS (default tests/guests) may be set in
 # the environment, e.g. to run the same cases against a reference runner.
 # Exit 99 (hard error) when popek is missing: a test that never ran must
@@ -71,6 +73,12 @@ met() {
 run_popek() {
 	limit=$1
 	shift
+	# POPEK_MODE (tests/guests/bt/*.sh): every `run` in that mode, unless
+	# the case names a mode itself (a later --mode wins).
+	if [ -n "${POPEK_MODE:-}" ] && [ "$1" = run ]; then
+		shift
+		set -- run --mode="$POPEK_MODE" "$@"
+	fi
 	# A limit catches hangs; under software emulation everything is
 	# slower and a loaded machine makes it slower still.
 	if emulated_host; then

@@ -17,6 +17,7 @@ GUEST_NAMES += paging paging-misc dt-trace
 GUEST_NAMES += pit-rate
 GUEST_NAMES += rtc reset
 GUEST_NAMES += pci virtio-blk
+GUEST_NAMES += smc
 GUESTS = $(GUEST_NAMES:%=tests/guests/%.elf)
 
 noinst_DATA += $(GUESTS)
@@ -74,9 +75,39 @@ GUEST_TESTS += tests/guests/paging.sh tests/guests/paging-misc.sh \
 GUEST_TESTS += tests/guests/serial.sh tests/guests/pit-rate.sh
 GUEST_TESTS += tests/guests/rtc.sh tests/guests/reset.sh
 GUEST_TESTS += tests/guests/pci.sh tests/guests/virtio-blk.sh
+GUEST_TESTS += tests/guests/smc.sh
 # The PCI and virtio guests share a header-only driver.
 tests/guests/pci.o32 tests/guests/virtio-blk.o32: \
 	$(srcdir)/tests/guests/virtio-drv.h
 EXTRA_DIST += tests/guests/virtio-drv.h
 TESTS += $(GUEST_TESTS)
 EXTRA_DIST += $(GUEST_TESTS)
+
+# The same guests with guest kernel code translated (--mode=bt).
+BT_TESTS = \
+	tests/guests/bt/dt-trace.sh \
+	tests/guests/bt/echo.sh \
+	tests/guests/bt/gdt-aliases.sh \
+	tests/guests/bt/halt.sh \
+	tests/guests/bt/hello.sh \
+	tests/guests/bt/io.sh \
+	tests/guests/bt/irq.sh \
+	tests/guests/bt/ldt.sh \
+	tests/guests/bt/minikernel.sh \
+	tests/guests/bt/paging-misc.sh \
+	tests/guests/bt/paging.sh \
+	tests/guests/bt/pci.sh \
+	tests/guests/bt/pit-rate.sh \
+	tests/guests/bt/reset.sh \
+	tests/guests/bt/rtc.sh \
+	tests/guests/bt/serial.sh \
+	tests/guests/bt/smc.sh \
+	tests/guests/bt/state.sh \
+	tests/guests/bt/syscalls-int80.sh \
+	tests/guests/bt/syscalls-syscall.sh \
+	tests/guests/bt/syscalls-sysenter.sh \
+	tests/guests/bt/uart-irq.sh \
+	tests/guests/bt/unemulated.sh \
+	tests/guests/bt/virtio-blk.sh
+TESTS += $(BT_TESTS)
+EXTRA_DIST += $(BT_TESTS)
