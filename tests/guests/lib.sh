@@ -14,6 +14,9 @@
 #     expect_no_out REGEX         no stdout line matches
 #     expect_no_fail [NAME...]    no stdout line starts with "FAIL:" (the
 #                                 checks NAME... excepted)
+#     expect_fails [NAME...]      exactly the checks NAME... fail: each has
+#                                 a "FAIL: NAME" line, and no other check
+#                                 has one (no NAME: none fails)
 #     emulated_host               true when the host CPU is QEMU's software
 #                                 emulation (scripts/tcg-host sets
 #                                 POPEK_EMULATED_HOST): rates and timings
@@ -84,7 +87,7 @@ run_popek() {
 	if emulated_host; then
 		limit=$((limit * 4))
 	fi
-	run_desc="popek $*"
+	run_desc="$(basename "$POPEK") $*"
 	shown=
 	timeout -k 5 "$limit" "$POPEK" "$@" >"$out" 2>"$err" <"${STDIN:-/dev/null}"
 	run_status=$?
@@ -145,6 +148,22 @@ expect_no_fail() {
 	else
 		met "no FAIL: lines${1:+ (not counting $*)}"
 	fi
+}
+
+expect_fails() {
+	local n missing=
+	if [ $# -gt 0 ]; then
+		expectations=$((expectations + 1))
+		for n in "$@"; do
+			grep -q "^FAIL: $n\( \|\$\)" "$out" || missing="$missing $n"
+		done
+		if [ -n "$missing" ]; then
+			unmet "expected these checks to FAIL, they did not:$missing"
+		else
+			met "the $# expected FAIL: lines"
+		fi
+	fi
+	expect_no_fail "$@"
 }
 
 emulated_host() {

@@ -46,7 +46,8 @@ tests/guests/rt/%.o32: $(srcdir)/tests/guests/rt/%.S
 
 # Guests that bring their own GDT, IDT and paging link the protected-mode
 # kit rt/pm.c (pm.h, GUEST_PM) as well; the others do not carry it.
-GUEST_PM_ELFS = tests/guests/paging.elf tests/guests/paging-misc.elf
+GUEST_PM_ELFS = tests/guests/paging.elf tests/guests/paging-misc.elf \
+	tests/pg/probe.elf
 
 $(GUEST_PM_ELFS): %.elf: %.o32 $(GUEST_RT) $(GUEST_PM) $(GUEST_LDSCRIPT)
 	$(AM_V_CCLD)$(LD) -m elf_i386 -T $(GUEST_LDSCRIPT) -nostdlib -o $@ \

@@ -210,12 +210,35 @@ void rt_start(uint32_t magic, const struct multiboot_info *info)
 
 /* --- PASS/FAIL protocol ------------------------------------------------- */
 
-bool check(bool ok, const char *name)
+/* Count one check and print its line, without the newline. */
+static bool tally(bool ok, const char *name)
 {
 	checks++;
 	if (!ok)
 		failures++;
-	printf("%s: %s\n", ok ? "PASS" : "FAIL", name);
+	printf("%s: %s", ok ? "PASS" : "FAIL", name);
+	return ok;
+}
+
+bool check(bool ok, const char *name)
+{
+	tally(ok, name);
+	putc('\n');
+	return ok;
+}
+
+bool check_why(bool ok, const char *name, const char *why, ...)
+{
+	va_list ap;
+
+	if (!tally(ok, name)) {
+		puts(" (");
+		va_start(ap, why);
+		vprintf(why, ap);
+		va_end(ap);
+		putc(')');
+	}
+	putc('\n');
 	return ok;
 }
 

@@ -9,6 +9,7 @@
  *
  *     PASS: <name>            one line per check()
  *     FAIL: <name>
+ *     FAIL: <name> (<why>)    check_why(): why is a printf format
  *     guest: <N> checks, <M> failed     printed by finish()
  *
  * A guest defines `int guest_main(void)`; its return value becomes the
@@ -118,6 +119,8 @@ uint32_t median_u32(uint32_t *a, int n);
 
 /* PASS/FAIL protocol. */
 bool check(bool ok, const char *name);
+bool check_why(bool ok, const char *name, const char *why, ...)
+	__attribute__((format(printf, 3, 4)));
 int finish(void);
 
 /* Byte helpers (no libc). */

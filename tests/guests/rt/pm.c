@@ -14,20 +14,10 @@
 #include "lib.h"
 #include "pm.h"
 
-struct seg_desc {
-	uint16_t limit_lo, base_lo;
-	uint8_t base_mid, access, flags_limit_hi, base_hi;
-} __attribute__((packed));
-
 struct gate_desc {
 	uint16_t offset_lo, selector;
 	uint8_t zero, attr;
 	uint16_t offset_hi;
-} __attribute__((packed));
-
-struct table_reg {
-	uint16_t limit;
-	uint32_t base;
 } __attribute__((packed));
 
 struct tss {
@@ -37,12 +27,11 @@ struct tss {
 	uint16_t trap, iomap_base;
 };
 
-#define GDT_ENTRIES 9
 #define GATE_INT      0x8E /* 32-bit interrupt gate, DPL 0 */
 #define GATE_INT_USER 0xEE /* the same, DPL 3 */
 #define EFLAGS_RESERVED 0x2
 
-static struct seg_desc gdt[GDT_ENTRIES] __attribute__((aligned(8)));
+static uint64_t gdt[PM_GDT_ENTRIES] __attribute__((aligned(8)));
 static struct gate_desc idt[256] __attribute__((aligned(8)));
 static struct tss tss __attribute__((aligned(16)));
 static uint8_t kstack[8192] __attribute__((aligned(16)));
@@ -132,15 +121,24 @@ __asm__(
 	"pm_kernel_esp: .skip 4\n"
 	".popsection\n");
 
-static struct seg_desc seg(uint32_t base, uint32_t limit, uint8_t access,
-                           uint8_t flags)
+uint32_t pm_user_eflags = EFLAGS_RESERVED;
+
+uint64_t pm_seg(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {
-	return (struct seg_desc){
-		.limit_lo = limit & 0xFFFF, .base_lo = base & 0xFFFF,
-		.base_mid = (base >> 16) & 0xFF, .access = access,
-		.flags_limit_hi = (uint8_t)(flags << 4 | ((limit >> 16) & 0xF)),
-		.base_hi = base >> 24,
-	};
+	return (uint64_t)(limit & 0xFFFF) | (uint64_t)(base & 0xFFFFFF) << 16 |
+	       (uint64_t)access << 40 | (uint64_t)((limit >> 16) & 0xF) << 48 |
+	       (uint64_t)(flags & 0xF) << 52 | (uint64_t)(base >> 24) << 56;
+}
+
+void pm_gdt_set(unsigned index, uint64_t desc)
+{
+	gdt[index] = desc;
+}
+
+void pm_tables(struct pm_table_reg *gdtr, struct pm_table_reg *idtr)
+{
+	*gdtr = (struct pm_table_reg){ sizeof(gdt) - 1, (uint32_t)gdt };
+	*idtr = (struct pm_table_reg){ sizeof(idt) - 1, (uint32_t)idt };
 }
 
 static void gate(unsigned vec, uint32_t handler, uint8_t attr)
@@ -167,13 +165,14 @@ void pm_unexpected(const struct pm_frame *f)
 
 static void load_gdt_tss(void)
 {
-	struct table_reg gdtr = { sizeof(gdt) - 1, (uint32_t)gdt };
+	struct pm_table_reg gdtr, idtr;
 
-	gdt[1] = seg(0, 0xFFFFF, 0x9A, 0xC);    /* kernel code, 4 GiB */
-	gdt[2] = seg(0, 0xFFFFF, 0x92, 0xC);    /* kernel data */
-	gdt[3] = seg(0, 0xFFFFF, 0xFA, 0xC);    /* user code */
-	gdt[7] = seg(0, 0xFFFFF, 0xF2, 0xC);    /* user data */
-	gdt[8] = seg((uint32_t)&tss, sizeof(tss) - 1, 0x89, 0);
+	pm_tables(&gdtr, &idtr);
+	gdt[1] = pm_seg(0, 0xFFFFF, 0x9A, 0xC);    /* kernel code, 4 GiB */
+	gdt[2] = pm_seg(0, 0xFFFFF, 0x92, 0xC);    /* kernel data */
+	gdt[3] = pm_seg(0, 0xFFFFF, 0xFA, 0xC);    /* user code */
+	gdt[7] = pm_seg(0, 0xFFFFF, 0xF2, 0xC);    /* user data */
+	gdt[8] = pm_seg((uint32_t)&tss, sizeof(tss) - 1, 0x89, 0);
 	tss.ss0 = PM_KERNEL_DS;
 	tss.esp0 = KSTACK_TOP;
 	tss.iomap_base = sizeof(tss);           /* no I/O bitmap */
@@ -191,7 +190,7 @@ static void load_gdt_tss(void)
 
 void pm_init(pm_handler handler)
 {
-	struct table_reg idtr = { sizeof(idt) - 1, (uint32_t)idt };
+	struct pm_table_reg gdtr, idtr;
 
 	outb(0xFF, 0x21);       /* both 8259s masked */
 	outb(0xFF, 0xA1);
@@ -201,6 +200,7 @@ void pm_init(pm_handler handler)
 	for (unsigned v = 0; v < 32; v++)
 		gate(v, pm_isr_table[v], GATE_INT);
 	gate(VEC_SYSCALL, (uint32_t)pm_isr128, GATE_INT_USER);
+	pm_tables(&gdtr, &idtr);
 	__asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
 }
 
@@ -211,7 +211,7 @@ void pm_user_run(uint32_t eip, uint32_t esp, uint32_t eax, uint32_t esi)
 	memset(top, 0, sizeof(*top));
 	top->eip = eip;
 	top->cs = PM_USER_CS;
-	top->eflags = EFLAGS_RESERVED;
+	top->eflags = pm_user_eflags;
 	top->user_esp = esp;
 	top->user_ss = top->ds = top->es = top->fs = top->gs = PM_USER_DS;
 	top->eax = eax;

@@ -7,12 +7,14 @@
  *
  *   GDT   0x08 kernel code, 0x10 kernel data, 0x1b user code, 0x3b user
  *         data (indexes 4-6 stay unused: under popek they alias the host's
- *         own segments, docs/host-gdt-aliases.md), 0x40 the TSS.
+ *         own segments, docs/host-gdt-aliases.md), 0x40 the TSS; indexes
+ *         9 to PM_GDT_ENTRIES - 1 are the guest's (pm_gdt_set()).
  *   IDT   vectors 0-31 (interrupt gates, DPL 0) and 0x80 (interrupt gate,
  *         DPL 3); every one calls the handler given to pm_init().
  *
  * pm_init() also masks both 8259s: nothing asynchronous ever arrives, and
- * the guest runs with IF = 0 at every CPL.  Single CPU, no locking.
+ * the guest runs with IF = 0 at every CPL unless it sets IF itself.
+ * Single CPU, no locking.
  */
 #ifndef POPEK_GUEST_PM_H
 #define POPEK_GUEST_PM_H
@@ -24,6 +26,13 @@
 #define PM_USER_CS   (0x18 | 3)
 #define PM_USER_DS   (0x38 | 3)
 #define PM_TSS_SEL   0x40
+#define PM_GDT_ENTRIES 16
+
+/* A GDTR or IDTR image, as LGDT/LIDT read it and SGDT/SIDT store it. */
+struct pm_table_reg {
+	uint16_t limit;
+	uint32_t base;
+} __attribute__((packed));
 
 #define VEC_PF      14
 #define VEC_SYSCALL 0x80
@@ -44,10 +53,22 @@ typedef void (*pm_handler)(struct pm_frame *f);
  * from now on calls handler on the kernel stack. */
 void pm_init(pm_handler handler);
 
-/* Enter CPL 3 at eip with esp and these eax/esi (user data segments, IF
- * clear).  Returns when a handler called with a frame from CPL 3 calls
+/* The GDTR and IDTR that pm_init() loaded. */
+void pm_tables(struct pm_table_reg *gdtr, struct pm_table_reg *idtr);
+
+/* A code or data segment descriptor (access byte: P, DPL, S, type; flags:
+ * G, D/B, L, AVL), and storing a descriptor into GDT entry index (one
+ * that pm itself does not use; LGDT is not repeated). */
+uint64_t pm_seg(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags);
+void pm_gdt_set(unsigned index, uint64_t desc); /* index < PM_GDT_ENTRIES */
+
+/* Enter CPL 3 at eip with esp and these eax/esi (user data segments,
+ * EFLAGS pm_user_eflags).  Returns when a handler called with a frame from CPL 3 calls
  * pm_user_leave(); the user context is then abandoned. */
 void pm_user_run(uint32_t eip, uint32_t esp, uint32_t eax, uint32_t esi);
+/* The EFLAGS pm_user_run() enters CPL 3 with (default 0x2: IF clear,
+ * IOPL 0). */
+extern uint32_t pm_user_eflags;
 void pm_user_leave(void) __attribute__((noreturn));
 
 /* Report a trap nobody expected (vector, error code, CS:EIP, CR2) and end
