@@ -3,7 +3,7 @@
 # protected-mode kit: it is listed in GUEST_PM_ELFS there), and the shell
 # tests that run it.  tests/pg/probe-qemu.sh, the reference run under
 # QEMU, is not part of `make check` (the suite runs no QEMU).
-PG_TESTS = tests/pg/probe-trap.sh
+PG_TESTS = tests/pg/probe-trap.sh tests/pg/probe-bt.sh
 TESTS += $(PG_TESTS)
 noinst_DATA += tests/pg/probe.elf
 .SECONDARY: tests/pg/probe.o32
