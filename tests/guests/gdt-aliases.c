@@ -52,9 +52,13 @@ int guest_main(void)
 	gdtr.limit = sizeof(gdt) - 1;
 	gdtr.base = (uint32_t)(uintptr_t)gdt;
 	__asm__ volatile("lgdt %0" : : "m"(gdtr));
+	/* translated=1 (--mode=bt): kernel code's loads are emulated, so
+	 * there is no residue. */
+	bool translated = cmdline_int("translated", 0);
+
 	for (int i = 1; i < ENTRIES; i++) {
 		uint32_t got = read_fs((uint16_t)(i << 3 | 3));
-		bool residue = i == 4 || i == 5 || i == 6 || i == 15;
+		bool residue = !translated && (i == 4 || i == 5 || i == 6 || i == 15);
 		bool ok = residue ? got != (uint32_t)i : got == (uint32_t)i;
 		const char *n = residue ? "residue-host-alias" : "emulated-from-guest-gdt";
 		int k = 0;
