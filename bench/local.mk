@@ -21,8 +21,12 @@ bench/nano/native: $(srcdir)/bench/nano/native.c $(srcdir)/bench/tsc_hz.h
 	@$(MKDIR_P) $(@D)
 	$(AM_V_CC)$(CC) -m32 -O2 -Wall -Wextra -Werror -I$(srcdir) -o $@ $<
 
-# bench/devices/irq-run: interrupt injection latency (generic guest rules).
+# bench/devices/irq-run: interrupt injection latency (generic guest rules),
+# beside the host floor (a plain host program: the timer thread's wake-up).
 noinst_DATA += bench/devices/irq-latency.elf
+noinst_PROGRAMS += bench/devices/timer-floor
+bench_devices_timer_floor_SOURCES = bench/devices/timer-floor.c
+bench_devices_timer_floor_LDADD = -lpthread
 EXTRA_DIST += bench/devices/irq-latency.c bench/devices/irq-run
 CLEANFILES += bench/devices/irq-latency.elf bench/devices/irq-latency.o32
 .SECONDARY: bench/devices/irq-latency.o32
