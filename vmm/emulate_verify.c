@@ -40,15 +40,19 @@
 #define T_CONFORM  0x4u     /* code: conforming */
 #define T_RW       0x2u     /* code: readable; data: writable */
 
-/* The descriptor of a non-null selector within its table: 1 with *raw,
- * 0 when there is none (ZF = 0), -1 on a fault. */
-static int lookup(struct emu *e, uint16_t sel, uint64_t *raw)
+/* The selector in r/m16 operand o and, if it is not null and lies
+ * within its table, its descriptor: 1 with *raw, 0 when there is none
+ * (ZF = 0), -1 on a fault. */
+static int lookup(struct emu *e, const struct insn_opnd *o, uint16_t *sel,
+                  uint64_t *raw)
 {
 	bool found;
 
-	if ((sel & ~3u) == 0)
+	if (emu_src16(e, o, sel))
+		return -1;
+	if ((*sel & ~3u) == 0)
 		return 0;
-	if (e->ops->sys->read_desc(e->ctx, sel, raw, &found))
+	if (e->ops->sys->read_desc(e->ctx, *sel, raw, &found))
 		return -1;
 	return found;
 }
@@ -77,11 +81,8 @@ enum emu_status emu_lar(struct emu *e)
 	uint16_t sel;
 	uint64_t raw;
 	uint32_t limit;
-	int r;
+	int r = lookup(e, &e->in->opnd[1], &sel, &raw);
 
-	if (emu_src16(e, &e->in->opnd[1], &sel))
-		return EMU_FAULT;
-	r = lookup(e, sel, &raw);
 	if (r < 0)
 		return EMU_FAULT;
 	if (r && !D_S(raw))
@@ -107,11 +108,8 @@ enum emu_status emu_verr(struct emu *e)
 	uint16_t sel;
 	uint64_t raw;
 	unsigned type;
-	int r;
+	int r = lookup(e, &e->in->opnd[0], &sel, &raw);
 
-	if (emu_src16(e, &e->in->opnd[0], &sel))
-		return EMU_FAULT;
-	r = lookup(e, sel, &raw);
 	if (r < 0)
 		return EMU_FAULT;
 	if (r) {
