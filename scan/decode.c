@@ -15,8 +15,8 @@
  * port-polling loop), so scan_decode first looks in a small per-thread
  * memo of recent results, keyed by the bytes themselves.  scan_format is
  * for reports and decodes in full, bypassing the memo.  Only the
- * system, segment, data-moving and ALU instructions, which the emulator
- * needs operands for, get their visible operands decoded
+ * system, segment, sensitive, near-branch, data-moving and ALU
+ * instructions, which the emulator needs operands for, get their visible operands decoded
  * (ZydisDecoderDecodeOperands) and translated.  Of the data-moving and
  * ALU instructions only the forms with a ModRM byte (and MOV's moffs
  * forms) are ours: the rest (MOV r,imm, INC r, XCHG eAX,r, the AL/eAX
@@ -88,11 +88,13 @@ static enum insn_op mov_op(const ZydisDecodedInstruction *zi)
 	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT) {
 		if (o == 0x8e)
 			return INSN_MOV_TO_SREG;     /* 8E /r */
+		if (o == 0x8c)
+			return INSN_MOV_FROM_SREG;   /* 8C /r */
 		if ((o >= 0x88 && o <= 0x8b) ||  /* 88-8B /r */
 		    o == 0xc6 || o == 0xc7 ||    /* C6 /0, C7 /0 */
 		    (o >= 0xa0 && o <= 0xa3))    /* A0-A3 moffs */
 			return INSN_MOV;
-		return INSN_OTHER;           /* B0-BF, 8C */
+		return INSN_OTHER;           /* B0-BF */
 	}
 	if (zi->opcode_map != ZYDIS_OPCODE_MAP_0F)
 		return INSN_OTHER;
@@ -117,6 +119,19 @@ static enum insn_op pop_op(const ZydisDecodedInstruction *zi)
 	return INSN_OTHER;
 }
 
+/* PUSH of a segment register: 0E, 16, 1E, 06; 0F A0, 0F A8. */
+static enum insn_op push_op(const ZydisDecodedInstruction *zi)
+{
+	uint8_t o = zi->opcode;
+
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+	    (o == 0x0e || o == 0x16 || o == 0x1e || o == 0x06))
+		return INSN_PUSH_SREG;
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_0F && (o == 0xa0 || o == 0xa8))
+		return INSN_PUSH_SREG;
+	return INSN_OTHER;
+}
+
 /* Data-moving and ALU ops are ours only in their ModRM forms. */
 static enum insn_op modrm_op(const ZydisDecodedInstruction *zi,
                              enum insn_op op)
@@ -132,10 +147,43 @@ static enum insn_op movs_op(const ZydisDecodedInstruction *zi)
 	                                                  : INSN_OTHER;
 }
 
-/* JMP, CALL and RET are ours only in their far forms. */
-static enum insn_op far_op(const ZydisDecodedInstruction *zi, enum insn_op op)
+/* JMP, CALL and RET: the far forms, and the near ones whose target is
+ * not in the instruction (FF /2, FF /4, C3, C2); JMP/CALL rel and Jcc
+ * are not ours. */
+static enum insn_op branch_op(const ZydisDecodedInstruction *zi,
+                              enum insn_op far, enum insn_op near)
 {
-	return zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ? op : INSN_OTHER;
+	if (zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+		return far;
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT &&
+	    (zi->opcode == 0xff || zi->opcode == 0xc3 || zi->opcode == 0xc2))
+		return near;
+	return INSN_OTHER;
+}
+
+/* The sensitive-but-unprivileged instructions, CPUID and RDTSC, keyed by
+ * Zydis mnemonic. */
+static enum insn_op sensitive_op_of(const ZydisDecodedInstruction *zi)
+{
+	switch (zi->mnemonic) {
+	case ZYDIS_MNEMONIC_PUSHF:                     /* 66 9C (code32) */
+	case ZYDIS_MNEMONIC_PUSHFD: return INSN_PUSHF; /* 9C */
+	case ZYDIS_MNEMONIC_POPF:                      /* 66 9D (code32) */
+	case ZYDIS_MNEMONIC_POPFD:  return INSN_POPF;  /* 9D */
+	case ZYDIS_MNEMONIC_SGDT:   return INSN_SGDT;  /* 0F 01 /0 */
+	case ZYDIS_MNEMONIC_SIDT:   return INSN_SIDT;  /* 0F 01 /1 */
+	case ZYDIS_MNEMONIC_SMSW:   return INSN_SMSW;  /* 0F 01 /4 */
+	case ZYDIS_MNEMONIC_SLDT:   return INSN_SLDT;  /* 0F 00 /0 */
+	case ZYDIS_MNEMONIC_STR:    return INSN_STR;   /* 0F 00 /1 */
+	case ZYDIS_MNEMONIC_VERR:   return INSN_VERR;  /* 0F 00 /4 */
+	case ZYDIS_MNEMONIC_VERW:   return INSN_VERW;  /* 0F 00 /5 */
+	case ZYDIS_MNEMONIC_LAR:    return INSN_LAR;   /* 0F 02 /r */
+	case ZYDIS_MNEMONIC_LSL:    return INSN_LSL;   /* 0F 03 /r */
+	case ZYDIS_MNEMONIC_CPUID:  return INSN_CPUID; /* 0F A2 */
+	case ZYDIS_MNEMONIC_RDTSC:  return INSN_RDTSC; /* 0F 31 */
+	case ZYDIS_MNEMONIC_PUSH:   return push_op(zi);
+	default:                    return INSN_OTHER;
+	}
 }
 
 /* The data-moving and ALU instructions, keyed by Zydis mnemonic. */
@@ -170,7 +218,7 @@ static enum insn_op data_op_of(const ZydisDecodedInstruction *zi)
 	case ZYDIS_MNEMONIC_STOSB:                     /* AA */
 	case ZYDIS_MNEMONIC_STOSW:                     /* 66 AB (code32) */
 	case ZYDIS_MNEMONIC_STOSD:   return INSN_STOS; /* AB */
-	default:                     return INSN_OTHER;
+	default:                     return sensitive_op_of(zi);
 	}
 }
 
@@ -210,9 +258,12 @@ static enum insn_op op_of(const ZydisDecodedInstruction *zi)
 	case ZYDIS_MNEMONIC_IRETD: return INSN_IRET;   /* CF */
 	case ZYDIS_MNEMONIC_MOV:   return mov_op(zi);
 	case ZYDIS_MNEMONIC_POP:   return pop_op(zi);
-	case ZYDIS_MNEMONIC_JMP:   return far_op(zi, INSN_JMP_FAR);  /* EA, FF /5 */
-	case ZYDIS_MNEMONIC_CALL:  return far_op(zi, INSN_CALL_FAR); /* 9A, FF /3 */
-	case ZYDIS_MNEMONIC_RET:   return far_op(zi, INSN_RET_FAR);  /* CB, CA iw */
+	case ZYDIS_MNEMONIC_JMP:   /* EA, FF /5; FF /4 */
+		return branch_op(zi, INSN_JMP_FAR, INSN_JMP_NEAR);
+	case ZYDIS_MNEMONIC_CALL:  /* 9A, FF /3; FF /2 */
+		return branch_op(zi, INSN_CALL_FAR, INSN_CALL_NEAR);
+	case ZYDIS_MNEMONIC_RET:   /* CB, CA iw; C3, C2 iw */
+		return branch_op(zi, INSN_RET_FAR, INSN_RET_NEAR);
 	default:                   return data_op_of(zi);
 	}
 }

@@ -6,8 +6,8 @@
  * value; everything else decodes as INSN_OTHER with its length, so callers
  * can still report it (bytes and text) or step over it.
  *
- * The system, segment, data-moving and ALU instructions also carry their
- * explicit operands (`opnd[]`, in Intel order: destination first), again
+ * The system, segment, sensitive, near-branch, data-moving and ALU
+ * instructions also carry their explicit operands (`opnd[]`, in Intel order: destination first), again
  * in popek's terms; the I/O and string instructions keep their few
  * dedicated fields instead.
  */
@@ -86,6 +86,30 @@ enum insn_op {
 	 * seg_override (of the source) say it all. */
 	INSN_MOVS,        /* A4, A5: MOVSB/MOVSW/MOVSD */
 	INSN_STOS,        /* AA, AB: STOSB/STOSW/STOSD */
+	/* The sensitive-but-unprivileged instructions (the Popek-Goldberg
+	 * hole: they run at CPL 3 without trapping yet read or change
+	 * machine state) and CPUID/RDTSC, operands in opnd[] (none for
+	 * PUSHF/POPF/CPUID/RDTSC: opsize says it all). */
+	INSN_PUSHF,       /* 9C: PUSHF/PUSHFD */
+	INSN_POPF,        /* 9D: POPF/POPFD */
+	INSN_SGDT,        /* 0F 01 /0: SGDT m */
+	INSN_SIDT,        /* 0F 01 /1: SIDT m */
+	INSN_SMSW,        /* 0F 01 /4: SMSW r/m16, SMSW r32/m16 */
+	INSN_SLDT,        /* 0F 00 /0: SLDT r/m16, SLDT r32/m16 */
+	INSN_STR,         /* 0F 00 /1: STR r/m16, STR r32/m16 */
+	INSN_VERR,        /* 0F 00 /4: VERR r/m16 */
+	INSN_VERW,        /* 0F 00 /5: VERW r/m16 */
+	INSN_LAR,         /* 0F 02 /r: LAR r16/32, r16/32/m16 */
+	INSN_LSL,         /* 0F 03 /r: LSL r16/32, r16/32/m16 */
+	INSN_MOV_FROM_SREG, /* 8C /r: MOV r/m16, Sreg; MOV r32, Sreg */
+	INSN_PUSH_SREG,   /* 0E, 16, 1E, 06, 0F A0, 0F A8: PUSH CS..GS */
+	INSN_CPUID,       /* 0F A2 */
+	INSN_RDTSC,       /* 0F 31 */
+	/* Near indirect branches and near returns (JMP/CALL rel stay
+	 * INSN_OTHER: their target is in the bytes). */
+	INSN_RET_NEAR,    /* C3: RET; C2 iw: RET imm16 */
+	INSN_JMP_NEAR,    /* FF /4: JMP r/m16/32 */
+	INSN_CALL_NEAR,   /* FF /2: CALL r/m16/32 */
 	INSN_OP_COUNT
 };
 

@@ -58,23 +58,32 @@ void desc_decode(uint64_t raw, uint16_t sel, struct seg_cache *out)
 	out->limit = SEG_ATTR_G(out->attr) ? (limit << 12) | 0xFFF : limit;
 }
 
-enum cpu_result desc_fetch(const struct cpu_sys *s, const struct cpu_mem *m,
-                           uint16_t sel, int vector, uint32_t ext,
-                           struct desc_ref *d, struct cpu_fault *f)
+const char *desc_locate(const struct cpu_sys *s, uint16_t sel,
+                        uint32_t *addr)
 {
 	uint32_t base = s->gdtr.base, limit = s->gdtr.limit;
-	uint64_t raw;
 
 	if (sel & 4) {          /* TI = 1: the LDT (3.5.1) */
 		if (!desc_usable(&s->ldtr))
-			return desc_fault(f, vector, sel_err(sel) | ext, "no LDT");
+			return "no LDT";
 		base = s->ldtr.base;
 		limit = s->ldtr.limit;
 	}
 	if ((uint32_t)(sel | 7) > limit)
-		return desc_fault(f, vector, sel_err(sel) | ext,
-		                  "selector past table limit");
-	d->addr = base + (sel & ~7u);
+		return "selector past table limit";
+	*addr = base + (sel & ~7u);
+	return NULL;
+}
+
+enum cpu_result desc_fetch(const struct cpu_sys *s, const struct cpu_mem *m,
+                           uint16_t sel, int vector, uint32_t ext,
+                           struct desc_ref *d, struct cpu_fault *f)
+{
+	const char *none = desc_locate(s, sel, &d->addr);
+	uint64_t raw;
+
+	if (none)
+		return desc_fault(f, vector, sel_err(sel) | ext, none);
 	if (m->read(m->ctx, d->addr, &raw, 8) < 0)
 		return desc_memfault(m, f);
 	desc_decode(raw, sel, &d->cache);

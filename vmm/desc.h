@@ -40,6 +40,15 @@ static inline bool desc_usable(const struct seg_cache *c)
 	return SEG_ATTR_P(c->attr);
 }
 
+/* Where the descriptor of `sel` lies (TI picks GDT or LDT, SDM 3.4.2):
+ * NULL with its linear address in *addr, or why there is none ("no
+ * LDT", "selector past table limit").  Any selector, null included. */
+const char *desc_locate(const struct cpu_sys *s, uint16_t sel,
+                        uint32_t *addr);
+
+/* Whether offsets off..off+len-1 are within segment *sc (SDM 5.3). */
+bool desc_in_limit(const struct seg_cache *sc, uint32_t off, unsigned len);
+
 /* MOV/POP Sreg, LDS/LES/LFS/LGS/LSS into DS/ES/FS/GS/SS (not CS): SDM
  * vol. 2 "MOV—Move", protected-mode segment-load pseudo-code. */
 enum cpu_result seg_load(struct emu_cpu *c, struct cpu_sys *s,

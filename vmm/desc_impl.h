@@ -60,8 +60,6 @@ enum cpu_result desc_fetch(const struct cpu_sys *s, const struct cpu_mem *m,
 /* Set the accessed bit in memory (and in d->cache) if clear (SDM 3.4.5.1). */
 enum cpu_result desc_set_accessed(const struct cpu_mem *m, struct desc_ref *d,
                                   struct cpu_fault *f);
-/* Whether offsets off..off+len-1 are within segment *sc (SDM 5.3). */
-bool desc_in_limit(const struct seg_cache *sc, uint32_t off, unsigned len);
 
 /* Commit a cache to segment register `seg` (CS: also code32). */
 void desc_commit(struct emu_cpu *c, struct cpu_sys *s, enum seg seg,

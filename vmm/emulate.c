@@ -11,11 +11,14 @@
  * which also says what the instruction demands before it runs: ops->sys
  * (system and segment instructions), CPL 0, or CPL <= IOPL.  The
  * handlers live one file per class: emulate_io.c, emulate_system.c,
- * emulate_segment.c, emulate_data.c; this file also has the operand
- * helpers they share.
+ * emulate_segment.c, emulate_data.c, emulate_sensitive.c (PUSHF/POPF,
+ * the stores of system registers, Sreg reads, CPUID, RDTSC),
+ * emulate_verify.c (LAR/LSL/VERR/VERW) and emulate_branch.c (near
+ * RET/JMP/CALL); this file also has the operand and stack helpers they
+ * share.
  *
  * Retiring: on EMU_OK and EMU_HLT EIP moves past the instruction, except
- * after a far transfer (JMP/CALL/RET far, IRET), whose sys callback has
+ * after a control transfer (JMP/CALL/RET far and near, IRET), which has
  * set EIP itself.  On anything else EIP is unchanged.
  *
  * On EMU_BAD insn->len is the number of bytes fetched (0 if the fetch
@@ -106,6 +109,24 @@ static const struct rule rules[INSN_OP_COUNT] = {
 	[INSN_BTC]         = { emu_bt, NEED_DATA, false },
 	[INSN_MOVS]        = { emu_movs, NEED_DATA, false },
 	[INSN_STOS]        = { emu_stos, NEED_DATA, false },
+	[INSN_PUSHF]       = { emu_pushf, NEED_SYS, false },
+	[INSN_POPF]        = { emu_popf, NEED_SYS, false },
+	[INSN_SGDT]        = { emu_sgdt, NEED_SYS, false },
+	[INSN_SIDT]        = { emu_sgdt, NEED_SYS, false },
+	[INSN_SMSW]        = { emu_smsw, NEED_SYS, false },
+	[INSN_SLDT]        = { emu_sldt, NEED_SYS, false },
+	[INSN_STR]         = { emu_sldt, NEED_SYS, false },
+	[INSN_VERR]        = { emu_verr, NEED_SYS, false },
+	[INSN_VERW]        = { emu_verr, NEED_SYS, false },
+	[INSN_LAR]         = { emu_lar, NEED_SYS, false },
+	[INSN_LSL]         = { emu_lar, NEED_SYS, false },
+	[INSN_MOV_FROM_SREG] = { emu_mov_from_sreg, NEED_SYS, false },
+	[INSN_PUSH_SREG]   = { emu_push_sreg, NEED_SYS, false },
+	[INSN_CPUID]       = { emu_cpuid, NEED_SYS, false },
+	[INSN_RDTSC]       = { emu_rdtsc, NEED_SYS, false },
+	[INSN_RET_NEAR]    = { emu_ret_near, NEED_SYS, true },
+	[INSN_JMP_NEAR]    = { emu_jmp_near, NEED_SYS, true },
+	[INSN_CALL_NEAR]   = { emu_call_near, NEED_SYS, true },
 };
 
 enum emu_status emu_raise(struct emu *e, int vector, uint32_t error)
@@ -183,6 +204,55 @@ int emu_src16(struct emu *e, const struct insn_opnd *o, uint16_t *v)
 	}
 	*v = (uint16_t)x;
 	return 0;
+}
+
+int emu_dst16(struct emu *e, const struct insn_opnd *o, uint32_t v)
+{
+	uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+
+	if (o->kind == OPND_MEM)
+		return e->ops->write(e->ctx, emu_linear(e, o, 0), b, 2);
+	emu_set_reg(e->cpu, o, v);
+	return 0;
+}
+
+uint32_t emu_stack_mask(const struct emu_cpu *c)
+{
+	return c->ss16 ? 0xffffu : 0xffffffffu;
+}
+
+int emu_stack_read(struct emu *e, uint32_t off, unsigned size,
+                   uint32_t *val)
+{
+	const struct emu_cpu *c = e->cpu;
+	uint32_t sp = (c->gpr[R_ESP] + off) & emu_stack_mask(c);
+	uint8_t b[4] = { 0 };
+
+	if (e->ops->sys->check_limit(e->ctx, SEG_SS, sp, size) ||
+	    e->ops->read(e->ctx, c->seg_base[SEG_SS] + sp, b, size))
+		return -1;
+	*val = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+	return 0;
+}
+
+int emu_push(struct emu *e, uint32_t val, unsigned size, unsigned len)
+{
+	struct emu_cpu *c = e->cpu;
+	uint32_t mask = emu_stack_mask(c), sp = (c->gpr[R_ESP] - size) & mask;
+	uint8_t b[4] = { (uint8_t)val, (uint8_t)(val >> 8),
+	                 (uint8_t)(val >> 16), (uint8_t)(val >> 24) };
+
+	if (e->ops->sys->check_limit(e->ctx, SEG_SS, sp, size) ||
+	    e->ops->write(e->ctx, c->seg_base[SEG_SS] + sp, b, len))
+		return -1;
+	c->gpr[R_ESP] = (c->gpr[R_ESP] & ~mask) | sp;
+	return 0;
+}
+
+void emu_stack_release(struct emu_cpu *c, uint32_t n)
+{
+	emu_step_reg(&c->gpr[R_ESP], n, emu_stack_mask(c));
 }
 
 uint32_t emu_next_eip(const struct emu *e)

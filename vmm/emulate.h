@@ -9,7 +9,12 @@
  * the virtual IF, HLT; with ops->sys set also the system instructions
  * (LGDT/LIDT/LLDT/LTR/LMSW/INVLPG, MOV CR/DR, CLTS/INVD/WBINVD, RDMSR/
  * WRMSR/RDPMC) and the segment loads and far transfers (MOV/POP Sreg,
- * LDS/LES/LSS/LFS/LGS, far JMP/CALL/RET, IRET); and, for MMIO and
+ * LDS/LES/LSS/LFS/LGS, far JMP/CALL/RET, IRET), the sensitive-but-
+ * unprivileged instructions that binary translation turns into callouts
+ * (PUSHF/POPF, SGDT/SIDT/SLDT/STR/SMSW, LAR/LSL/VERR/VERW, MOV r/m, Sreg,
+ * PUSH Sreg), CPUID and RDTSC against the guest's virtual CPU, and the
+ * near indirect branches and returns (RET, RET imm16, JMP r/m, CALL r/m);
+ * and, for MMIO and
  * write-traced memory, the data-moving and ALU instructions in their
  * ModRM forms (MOV incl. moffs, MOVZX/MOVSX, XCHG, CMPXCHG, XADD,
  * ADD/OR/ADC/SBB/AND/SUB/XOR/CMP, TEST, INC/DEC, NOT/NEG, BT/BTS/BTR/BTC)
@@ -20,8 +25,11 @@
  *
  * The emulator makes the checks an instruction makes before touching the
  * machine (CPL 0 for system instructions, CPL <= IOPL for CLI/STI and
- * I/O); everything that needs descriptor tables or the CPU model (what a
- * selector loads, CR bits, MSRs) is the sys callbacks' business.
+ * I/O, POPF's rules by CPL and IOPL, CR4.TSD for RDTSC, the descriptor
+ * checks of LAR/LSL/VERR/VERW, the SS limit of its stack accesses and
+ * the CS limit of a near branch's target); everything that needs
+ * descriptor tables or the CPU model (what a selector loads, CR bits,
+ * MSRs, segment limits, CPUID) is the sys callbacks' business.
  */
 #ifndef POPEK_VMM_EMULATE_H
 #define POPEK_VMM_EMULATE_H
@@ -34,9 +42,14 @@
 enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI, R_COUNT };
 
 #define EFLAGS_CF 0x00000001u
+#define EFLAGS_PF 0x00000004u
+#define EFLAGS_AF 0x00000010u
 #define EFLAGS_IF 0x00000200u
 #define EFLAGS_DF 0x00000400u
+#define EFLAGS_OF 0x00000800u
 #define EFLAGS_TF 0x00000100u
+#define EFLAGS_ZF 0x00000040u
+#define EFLAGS_SF 0x00000080u
 
 /* Exception vectors the emulator raises itself. */
 #define EMU_VEC_UD 6
@@ -84,6 +97,33 @@ struct emu_sys {
 	int (*invlpg)(void *ctx, uint32_t linear);
 	int (*clts)(void *ctx);
 	int (*wbinvd)(void *ctx);   /* also INVD */
+	/* What the sensitive instructions read: the descriptor-table
+	 * registers (SGDT/SIDT/SLDT/STR), the guest's selector in a segment
+	 * register (MOV r/m, Sreg; PUSH Sreg) — the guest's own, never the
+	 * host shadow's. */
+	int (*read_gdtr)(void *ctx, uint32_t *base, uint16_t *limit);
+	int (*read_idtr)(void *ctx, uint32_t *base, uint16_t *limit);
+	int (*read_ldtr)(void *ctx, uint16_t *sel);
+	int (*read_tr)(void *ctx, uint16_t *sel);
+	int (*read_seg)(void *ctx, enum seg seg, uint16_t *sel);
+	/* LAR/LSL/VERR/VERW: the 8 raw bytes of the descriptor non-null
+	 * `sel` names in the GDT or LDT (TI), *found true; *found false when
+	 * it lies past the table's limit or TI = 1 with no LDT (the
+	 * instruction then clears ZF).  -1 only when reading the table
+	 * faulted. */
+	int (*read_desc)(void *ctx, uint16_t sel, uint64_t *raw, bool *found);
+	/* Bytes off..off+len-1 of segment `seg` within its limit (SDM vol.
+	 * 3A 5.3, expand-down included)?  0, or -1 having recorded #SS(0)
+	 * for SS, #GP(0) for any other segment.  The stack accesses of
+	 * PUSHF/POPF, PUSH Sreg and the near branches, and their targets
+	 * against CS, are checked; other memory operands are not. */
+	int (*check_limit)(void *ctx, enum seg seg, uint32_t off, unsigned len);
+	/* CPUID: out[] = EAX, EBX, ECX, EDX for EAX = leaf, ECX = subleaf. */
+	int (*cpuid)(void *ctx, uint32_t leaf, uint32_t subleaf,
+	             uint32_t out[4]);
+	/* RDTSC: the guest's time-stamp counter (the emulator has checked
+	 * CR4.TSD through read_cr). */
+	int (*rdtsc)(void *ctx, uint64_t *tsc);
 };
 
 struct emu_ops {

@@ -27,11 +27,6 @@
  */
 #include "vmm/emulate_impl.h"
 
-#define EFLAGS_PF 0x004u
-#define EFLAGS_AF 0x010u
-#define EFLAGS_ZF 0x040u
-#define EFLAGS_SF 0x080u
-#define EFLAGS_OF 0x800u
 #define EFLAGS_ARITH (EFLAGS_CF | EFLAGS_PF | EFLAGS_AF | EFLAGS_ZF | \
                       EFLAGS_SF | EFLAGS_OF)
 

@@ -48,6 +48,24 @@ void emu_set_reg(struct emu_cpu *c, const struct insn_opnd *o, uint32_t v);
 /* An r/m16 source (LMSW, LLDT, LTR, MOV Sreg): 0, or -1 on a fault. */
 int emu_src16(struct emu *e, const struct insn_opnd *o, uint16_t *v);
 
+/* A store to r/m16 or r32/m16 (SLDT, STR, SMSW, MOV r/m, Sreg): a
+ * register gets v at the operand's size (a 32-bit one all of v), memory
+ * always 2 bytes.  0, or -1 on a fault. */
+int emu_dst16(struct emu *e, const struct insn_opnd *o, uint32_t v);
+
+/* The stack: SS:ESP, or SS:SP when cpu->ss16 (the bits of ESP the
+ * stack-address size uses are emu_stack_mask's).  emu_stack_read reads
+ * size bytes (zero-extended) at ESP + off, moving nothing; emu_push
+ * writes the low len bytes of val at ESP - size and then moves ESP down
+ * by size; emu_stack_release moves ESP up by n.  Both accesses check
+ * the SS limit over the whole slot first.  0, or -1 on a fault with ESP
+ * unchanged. */
+uint32_t emu_stack_mask(const struct emu_cpu *c);
+int emu_stack_read(struct emu *e, uint32_t off, unsigned size,
+                   uint32_t *val);
+int emu_push(struct emu *e, uint32_t val, unsigned size, unsigned len);
+void emu_stack_release(struct emu_cpu *c, uint32_t n);
+
 /* EIP of the next instruction (16-bit code wraps). */
 uint32_t emu_next_eip(const struct emu *e);
 
@@ -107,5 +125,25 @@ enum emu_status emu_unary(struct emu *e);     /* INC DEC NOT NEG */
 enum emu_status emu_bt(struct emu *e);        /* BT BTS BTR BTC */
 enum emu_status emu_movs(struct emu *e);
 enum emu_status emu_stos(struct emu *e);
+
+/* emulate_sensitive.c */
+enum emu_status emu_pushf(struct emu *e);
+enum emu_status emu_popf(struct emu *e);
+enum emu_status emu_sgdt(struct emu *e);     /* SGDT, SIDT */
+enum emu_status emu_sldt(struct emu *e);     /* SLDT, STR */
+enum emu_status emu_smsw(struct emu *e);
+enum emu_status emu_mov_from_sreg(struct emu *e);
+enum emu_status emu_push_sreg(struct emu *e);
+enum emu_status emu_cpuid(struct emu *e);
+enum emu_status emu_rdtsc(struct emu *e);
+
+/* emulate_verify.c */
+enum emu_status emu_lar(struct emu *e);      /* LAR, LSL */
+enum emu_status emu_verr(struct emu *e);     /* VERR, VERW */
+
+/* emulate_branch.c */
+enum emu_status emu_ret_near(struct emu *e);
+enum emu_status emu_jmp_near(struct emu *e);
+enum emu_status emu_call_near(struct emu *e);
 
 #endif

@@ -9,7 +9,7 @@ libpopek_la_SOURCES += \
 	vmm/seccomp.c \
 	vmm/hostcheck.c \
 	vmm/exits.c vmm/exits.def \
-	vmm/system.c vmm/system.h \
+	vmm/system.c vmm/system.h vmm/system_query.c \
 	vmm/segshadow.c \
 	vmm/intr.c vmm/intr.h \
 	vmm/msr.c vmm/msr.h \

@@ -9,7 +9,9 @@
  * emulator has stopped.  A path popek cannot follow (triple fault,
  * unsupported feature) stops the VM with vcpu_crash() and also returns -1.
  *
- * The host-LDT shadows of the guest's segments live in segshadow.c.
+ * The host-LDT shadows of the guest's segments live in segshadow.c; the
+ * callbacks that only read the virtual CPU for the sensitive
+ * instructions in system_query.c.
  */
 #include "vmm/system.h"
 #include "vmm/desc.h"
@@ -449,6 +451,11 @@ const struct emu_sys guest_sys = {
 	.read_dr = sys_read_dr, .write_dr = sys_write_dr,
 	.rdmsr = sys_rdmsr, .wrmsr = sys_wrmsr, .invlpg = sys_invlpg,
 	.clts = sys_clts, .wbinvd = sys_wbinvd,
+	.read_gdtr = system_read_gdtr, .read_idtr = system_read_idtr,
+	.read_ldtr = system_read_ldtr, .read_tr = system_read_tr,
+	.read_seg = system_read_seg, .read_desc = system_read_desc,
+	.check_limit = system_check_limit, .cpuid = system_cpuid,
+	.rdtsc = system_rdtsc,
 };
 
 void system_raise(void *ctx, int vector, uint32_t error)

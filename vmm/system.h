@@ -24,6 +24,17 @@ int system_peek_ram(const struct vcpu *v, uint32_t lin, uint32_t *phys);
 /* emu_ops.raise: record a fault the emulator found. */
 void system_raise(void *ctx, int vector, uint32_t error);
 extern const struct emu_sys guest_sys;
+/* system_query.c: the callbacks of guest_sys that the sensitive
+ * instructions use (see struct emu_sys). */
+int system_read_gdtr(void *ctx, uint32_t *base, uint16_t *limit);
+int system_read_idtr(void *ctx, uint32_t *base, uint16_t *limit);
+int system_read_ldtr(void *ctx, uint16_t *sel);
+int system_read_tr(void *ctx, uint16_t *sel);
+int system_read_seg(void *ctx, enum seg seg, uint16_t *sel);
+int system_read_desc(void *ctx, uint16_t sel, uint64_t *raw, bool *found);
+int system_check_limit(void *ctx, enum seg seg, uint32_t off, unsigned len);
+int system_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+int system_rdtsc(void *ctx, uint64_t *tsc);
 /* Deliver an interrupt or exception through the guest IDT (triple fault
  * and unsupported paths stop the VM). */
 void system_deliver(struct vcpu *v, int vector, enum int_kind kind,

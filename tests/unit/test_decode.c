@@ -124,8 +124,8 @@ Test(decode, system)
 
 Test(decode, other_has_length)
 {
-	/* 0F 01 /0: SGDT m (disp32 form), 7 bytes: not one of ours. */
-	struct insn in = DECODE(true, 0x0f, 0x01, 0x05, 0x00, 0x10, 0x00, 0x00);
+	/* 0F AF /r: IMUL r32, m32 (disp32 form), 7 bytes: not one of ours. */
+	struct insn in = DECODE(true, 0x0f, 0xaf, 0x05, 0x00, 0x10, 0x00, 0x00);
 
 	cr_assert_eq(in.op, INSN_OTHER);
 	cr_assert_eq(in.nopnd, 0);

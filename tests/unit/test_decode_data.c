@@ -229,7 +229,6 @@ Test(decode_data, string_moves)
 Test(decode_data, not_ours)
 {
 	cr_assert_eq(DECODE(true, 0xb8, 1, 2, 3, 4).op, INSN_OTHER);  /* mov eax, imm */
-	cr_assert_eq(DECODE(true, 0x8c, 0xd8).op, INSN_OTHER);  /* mov eax, ds */
 	cr_assert_eq(DECODE(true, 0x04, 0x01).op, INSN_OTHER);  /* add al, 1 */
 	cr_assert_eq(DECODE(true, 0x3d, 1, 0, 0, 0).op, INSN_OTHER);
 	cr_assert_eq(DECODE(true, 0xa8, 0x01).op, INSN_OTHER);  /* test al, 1 */

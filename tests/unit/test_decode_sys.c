@@ -224,9 +224,9 @@ Test(decode_sys, pop_sreg)
 	in = DECODE(true, 0x58);
 	cr_assert_eq(in.op, INSN_OTHER);
 	cr_assert_eq(DECODE(true, 0x8f, 0x00).op, INSN_OTHER);
-	/* MOV between GPRs is a data move; MOV r/m16, Sreg (8C) not ours. */
+	/* MOV between GPRs is a data move; MOV r/m16, Sreg (8C) reads one. */
 	cr_assert_eq(DECODE(true, 0x89, 0xd8).op, INSN_MOV);
-	cr_assert_eq(DECODE(true, 0x8c, 0xd8).op, INSN_OTHER);
+	cr_assert_eq(DECODE(true, 0x8c, 0xd8).op, INSN_MOV_FROM_SREG);
 }
 
 Test(decode_sys, load_far_pointer)
@@ -289,13 +289,126 @@ Test(decode_sys, jmp_call_far)
 	check_mem(in.opnd[0], SEG_DS, BX, NONE, 1, 0, 32, 4);
 }
 
-Test(decode_sys, near_branches_are_not_ours)
+/* Near branches with the target outside the instruction are ours; the
+ * relative ones are not. */
+Test(decode_sys, near_branches)
 {
-	cr_assert_eq(DECODE(true, 0xff, 0xe0).op, INSN_OTHER);   /* jmp eax */
-	cr_assert_eq(DECODE(true, 0xff, 0x10).op, INSN_OTHER);   /* call [eax] */
+	struct insn in;
+
+	in = DECODE(true, 0xff, 0xe0);                  /* jmp eax */
+	check_op(in, INSN_JMP_NEAR, 4, 1);
+	check_reg(in.opnd[0], OPND_REG, AX, 4);
+	in = DECODE(true, 0x66, 0xff, 0xe3);            /* jmp bx */
+	check_op(in, INSN_JMP_NEAR, 2, 1);
+	check_reg(in.opnd[0], OPND_REG, BX, 2);
+	in = DECODE(true, 0xff, 0x10);                  /* call [eax] */
+	check_op(in, INSN_CALL_NEAR, 4, 1);
+	check_mem(in.opnd[0], SEG_DS, AX, NONE, 1, 0, 32, 4);
+	in = DECODE(false, 0xff, 0x56, 0x02);           /* call [bp+2] */
+	check_op(in, INSN_CALL_NEAR, 2, 1);
+	check_mem(in.opnd[0], SEG_SS, BP, NONE, 1, 2, 16, 2);
+	check_op(DECODE(true, 0xc3), INSN_RET_NEAR, 4, 0);
+	check_op(DECODE(true, 0x66, 0xc3), INSN_RET_NEAR, 2, 0);
+	check_op(DECODE(false, 0xc3), INSN_RET_NEAR, 2, 0);
+	in = DECODE(true, 0xc2, 0x04, 0x01);            /* ret 0x104 */
+	check_op(in, INSN_RET_NEAR, 4, 1);
+	cr_assert_eq(in.opnd[0].kind, OPND_IMM);
+	cr_assert_eq(in.opnd[0].imm.value, 0x104);
 	cr_assert_eq(DECODE(true, 0xe9, 0, 0, 0, 0).op, INSN_OTHER);
-	cr_assert_eq(DECODE(true, 0xc3).op, INSN_OTHER);         /* ret */
-	cr_assert_eq(DECODE(true, 0xc2, 0x04, 0x00).op, INSN_OTHER);
+	cr_assert_eq(DECODE(true, 0xe8, 0, 0, 0, 0).op, INSN_OTHER);
+	cr_assert_eq(DECODE(true, 0xeb, 0x00).op, INSN_OTHER);
+	cr_assert_eq(DECODE(true, 0x74, 0x00).op, INSN_OTHER);  /* jz */
+	cr_assert_eq(DECODE(true, 0xff, 0x30).op, INSN_OTHER);  /* push [eax] */
+}
+
+Test(decode_sys, pushf_popf_cpuid_rdtsc)
+{
+	check_op(DECODE(true, 0x9c), INSN_PUSHF, 4, 0);
+	check_op(DECODE(true, 0x66, 0x9c), INSN_PUSHF, 2, 0);
+	check_op(DECODE(false, 0x9c), INSN_PUSHF, 2, 0);
+	check_op(DECODE(false, 0x66, 0x9c), INSN_PUSHF, 4, 0);
+	check_op(DECODE(true, 0x9d), INSN_POPF, 4, 0);
+	check_op(DECODE(true, 0x66, 0x9d), INSN_POPF, 2, 0);
+	check_op(DECODE(true, 0x0f, 0xa2), INSN_CPUID, 4, 0);
+	check_op(DECODE(true, 0x0f, 0x31), INSN_RDTSC, 4, 0);
+}
+
+Test(decode_sys, store_system_registers)
+{
+	struct insn in;
+
+	in = DECODE(true, 0x0f, 0x01, 0x03);            /* sgdt [ebx] */
+	check_op(in, INSN_SGDT, 4, 1);
+	check_mem(in.opnd[0], SEG_DS, BX, NONE, 1, 0, 32, 6);
+	in = DECODE(true, 0x66, 0x0f, 0x01, 0x4d, 0x10); /* o16 sidt [ebp+16] */
+	check_op(in, INSN_SIDT, 2, 1);
+	check_mem(in.opnd[0], SEG_SS, BP, NONE, 1, 0x10, 32, 6);
+	in = DECODE(true, 0x0f, 0x00, 0xc1);            /* sldt ecx */
+	check_op(in, INSN_SLDT, 4, 1);
+	check_reg(in.opnd[0], OPND_REG, CX, 4);
+	in = DECODE(true, 0x66, 0x0f, 0x00, 0xc9);      /* str cx */
+	check_op(in, INSN_STR, 2, 1);
+	check_reg(in.opnd[0], OPND_REG, CX, 2);
+	in = DECODE(true, 0x0f, 0x00, 0x0e);            /* str [esi] */
+	check_op(in, INSN_STR, 4, 1);
+	check_mem(in.opnd[0], SEG_DS, SI, NONE, 1, 0, 32, 2);
+	in = DECODE(true, 0x0f, 0x01, 0xe2);            /* smsw edx */
+	check_op(in, INSN_SMSW, 4, 1);
+	check_reg(in.opnd[0], OPND_REG, DX, 4);
+	in = DECODE(true, 0x0f, 0x01, 0x27);            /* smsw [edi] */
+	check_op(in, INSN_SMSW, 4, 1);
+	check_mem(in.opnd[0], SEG_DS, DI, NONE, 1, 0, 32, 2);
+}
+
+Test(decode_sys, descriptor_queries)
+{
+	struct insn in;
+
+	in = DECODE(true, 0x0f, 0x02, 0xc1);            /* lar eax, ecx */
+	check_op(in, INSN_LAR, 4, 2);
+	check_reg(in.opnd[0], OPND_REG, AX, 4);
+	check_reg(in.opnd[1], OPND_REG, CX, 4);
+	in = DECODE(true, 0x66, 0x0f, 0x03, 0x1e);      /* lsl bx, [esi] */
+	check_op(in, INSN_LSL, 2, 2);
+	check_reg(in.opnd[0], OPND_REG, BX, 2);
+	check_mem(in.opnd[1], SEG_DS, SI, NONE, 1, 0, 32, 2);
+	in = DECODE(true, 0x0f, 0x00, 0xe0);            /* verr ax */
+	check_op(in, INSN_VERR, 4, 1);
+	check_reg(in.opnd[0], OPND_REG, AX, 2);
+	in = DECODE(true, 0x0f, 0x00, 0x2b);            /* verw [ebx] */
+	check_op(in, INSN_VERW, 4, 1);
+	check_mem(in.opnd[0], SEG_DS, BX, NONE, 1, 0, 32, 2);
+}
+
+Test(decode_sys, segment_register_reads)
+{
+	static const struct { uint8_t b[2]; unsigned n; enum seg seg; } push[] = {
+		{ { 0x06 }, 1, SEG_ES }, { { 0x0e }, 1, SEG_CS },
+		{ { 0x16 }, 1, SEG_SS }, { { 0x1e }, 1, SEG_DS },
+		{ { 0x0f, 0xa0 }, 2, SEG_FS }, { { 0x0f, 0xa8 }, 2, SEG_GS },
+	};
+	struct insn in;
+
+	for (size_t i = 0; i < sizeof(push) / sizeof(push[0]); i++) {
+		in = decode_ok(push[i].b, push[i].n, true);
+		check_op(in, INSN_PUSH_SREG, 4, 1);
+		check_reg(in.opnd[0], OPND_SREG, push[i].seg, 2);
+	}
+	check_op(DECODE(true, 0x66, 0x1e), INSN_PUSH_SREG, 2, 1);
+	check_op(DECODE(false, 0x0e), INSN_PUSH_SREG, 2, 1);
+	cr_assert_eq(DECODE(true, 0x50).op, INSN_OTHER);        /* push eax */
+	in = DECODE(true, 0x8c, 0xd8);                  /* mov eax, ds */
+	check_op(in, INSN_MOV_FROM_SREG, 4, 2);
+	check_reg(in.opnd[0], OPND_REG, AX, 4);
+	check_reg(in.opnd[1], OPND_SREG, SEG_DS, 2);
+	in = DECODE(true, 0x66, 0x8c, 0xe1);            /* mov cx, fs */
+	check_op(in, INSN_MOV_FROM_SREG, 2, 2);
+	check_reg(in.opnd[0], OPND_REG, CX, 2);
+	check_reg(in.opnd[1], OPND_SREG, SEG_FS, 2);
+	in = DECODE(true, 0x8c, 0x50, 0x04);            /* mov [eax+4], ss */
+	check_op(in, INSN_MOV_FROM_SREG, 4, 2);
+	check_mem(in.opnd[0], SEG_DS, AX, NONE, 1, 4, 32, 2);
+	check_reg(in.opnd[1], OPND_SREG, SEG_SS, 2);
 }
 
 Test(decode_sys, ret_far_iret)
