@@ -46,7 +46,7 @@ enum emu_status emu_pop_sreg(struct emu *e)
 {
 	struct emu_cpu *c = e->cpu;
 	unsigned size = e->in->opsize;
-	uint32_t mask = c->ss16 ? 0xffffu : 0xffffffffu;
+	uint32_t mask = emu_stack_mask(c);
 	uint32_t *esp = &c->gpr[R_ESP];
 	uint8_t b[4];
 

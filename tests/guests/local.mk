@@ -13,7 +13,7 @@ GUEST_RT = tests/guests/rt/start.o32 tests/guests/rt/lib.o32
 GUEST_PM = tests/guests/rt/pm.o32
 GUEST_INCLUDES = $(srcdir)/tests/guests/rt/lib.h $(srcdir)/tests/guests/rt/pm.h
 GUEST_NAMES = hello io halt syscalls unemulated state echo minikernel irq gdt-aliases ldt uart-irq
-GUEST_NAMES += paging paging-misc dt-trace
+GUEST_NAMES += paging paging-misc dt-trace traced-stack
 GUEST_NAMES += pit-rate
 GUEST_NAMES += rtc reset
 GUEST_NAMES += pci virtio-blk
@@ -72,7 +72,7 @@ GUEST_TESTS = \
 	tests/guests/ldt.sh \
 	tests/guests/uart-irq.sh
 GUEST_TESTS += tests/guests/paging.sh tests/guests/paging-misc.sh \
-	tests/guests/dt-trace.sh
+	tests/guests/dt-trace.sh tests/guests/traced-stack.sh
 GUEST_TESTS += tests/guests/serial.sh tests/guests/pit-rate.sh
 GUEST_TESTS += tests/guests/rtc.sh tests/guests/reset.sh
 GUEST_TESTS += tests/guests/pci.sh tests/guests/virtio-blk.sh
