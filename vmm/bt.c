@@ -221,6 +221,9 @@ void bt_after_exit(struct vcpu *v)
 		v->host_sel[SEG_CS] = v->bt.guest_cs;
 		v->bt.site = a->site;
 		v->exit.reason = EXIT_CALLOUT;
+		v->exit.signo = 0;
+		v->exit.vector = -1;
+		v->exit.error = 0;
 		return;
 	}
 	/* popek_enter declined to enter, or was kicked before the iretq:

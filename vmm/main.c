@@ -28,8 +28,9 @@ static void usage(FILE *f)
 "options for run:\n"
 "  -m MiB            guest RAM, %d..%d (default %d)\n"
 "  --append STRING   kernel command line (multiboot)\n"
-"  --mode=trap|bt    trap: guest kernel code runs directly and privileged\n"
-"                    instructions trap (default until binary translation)\n"
+"  --mode=bt|trap    bt (default): guest kernel code runs translated, its\n"
+"                    sensitive instructions replaced by callouts; trap: it\n"
+"                    runs directly and privileged instructions trap\n"
 "  --stats           print exits by reason and counters at the end (stderr)\n"
 "  --trace-exits     print every exit (stderr)\n"
 "  --strict-io       an access to an unclaimed port stops the guest\n"
@@ -105,7 +106,7 @@ static const struct option run_opts[] = {
 
 static int cmd_run(int argc, char **argv)
 {
-	struct vm_config cfg = { .ram_mib = RAM_MIB_DEFAULT, .mode = MODE_TRAP };
+	struct vm_config cfg = { .ram_mib = RAM_MIB_DEFAULT, .mode = MODE_BT };
 	char err[256];
 	int c;
 

@@ -4,7 +4,7 @@
 . "$srcdir/tests/guests/lib.sh"
 
 for opts in "" "--no-pku"; do
-	run_popek 20 run --mode=trap $opts "$GUESTS/dt-trace.elf"
+	run_popek 20 run $opts "$GUESTS/dt-trace.elf"
 	expect_status 0
 	for c in loaded-fs-keeps-its-cached-descriptor \
 		popped-selector-loads-the-new-gdt-entry ldt-entry-loads \

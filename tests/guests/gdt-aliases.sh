@@ -6,7 +6,7 @@
 
 # Under --mode=bt the guest's loads are translated: every row is
 # emulated from the guest's GDT, the residue gone.
-if [ "${POPEK_MODE:-}" = bt ]; then
+if [ "$popek_mode" = bt ]; then
 	run_popek 10 run --append translated=1 "$GUESTS/gdt-aliases.elf"
 	emulated="01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20"
 	residue=

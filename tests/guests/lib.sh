@@ -28,7 +28,8 @@
 #     finish                      exit 0 if all held, 1 otherwise
 #
 # POPEK_MODE=bt|trap puts --mode=POPEK_MODE into every `popek run` (the
-# tests/guests/bt/ variants set it).
+# tests/guests/trap/ variants set it); $popek_mode is the mode the runs
+# use (popek's default, bt, when it is unset).
 # POPEK (default ./popek) and GUESTS (default tests/guests) may be set in
 # the environment, e.g. to run the same cases against a reference runner.
 # Exit 99 (hard error) when popek is missing: a test that never ran must
@@ -36,6 +37,7 @@
 
 POPEK=${POPEK:-./popek}
 GUESTS=${GUESTS:-tests/guests}
+popek_mode=${POPEK_MODE:-bt}
 srcdir=${srcdir:-.}
 
 test_name=$(basename "$0" .sh)
@@ -76,7 +78,7 @@ met() {
 run_popek() {
 	limit=$1
 	shift
-	# POPEK_MODE (tests/guests/bt/*.sh): every `run` in that mode, unless
+	# POPEK_MODE (tests/guests/trap/*.sh): every `run` in that mode, unless
 	# the case names a mode itself (a later --mode wins).
 	if [ -n "${POPEK_MODE:-}" ] && [ "$1" = run ]; then
 		shift

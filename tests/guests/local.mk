@@ -84,31 +84,33 @@ EXTRA_DIST += tests/guests/virtio-drv.h
 TESTS += $(GUEST_TESTS)
 EXTRA_DIST += $(GUEST_TESTS)
 
-# The same guests with guest kernel code translated (--mode=bt).
-BT_TESTS = \
-	tests/guests/bt/dt-trace.sh \
-	tests/guests/bt/echo.sh \
-	tests/guests/bt/gdt-aliases.sh \
-	tests/guests/bt/halt.sh \
-	tests/guests/bt/hello.sh \
-	tests/guests/bt/io.sh \
-	tests/guests/bt/irq.sh \
-	tests/guests/bt/ldt.sh \
-	tests/guests/bt/minikernel.sh \
-	tests/guests/bt/paging-misc.sh \
-	tests/guests/bt/paging.sh \
-	tests/guests/bt/pci.sh \
-	tests/guests/bt/pit-rate.sh \
-	tests/guests/bt/reset.sh \
-	tests/guests/bt/rtc.sh \
-	tests/guests/bt/serial.sh \
-	tests/guests/bt/smc.sh \
-	tests/guests/bt/state.sh \
-	tests/guests/bt/syscalls-int80.sh \
-	tests/guests/bt/syscalls-syscall.sh \
-	tests/guests/bt/syscalls-sysenter.sh \
-	tests/guests/bt/uart-irq.sh \
-	tests/guests/bt/unemulated.sh \
-	tests/guests/bt/virtio-blk.sh
-TESTS += $(BT_TESTS)
-EXTRA_DIST += $(BT_TESTS)
+# The same guests in trap mode (the default is bt).
+TRAP_TESTS = \
+	tests/guests/trap/cli.sh \
+	tests/guests/trap/dt-trace.sh \
+	tests/guests/trap/echo.sh \
+	tests/guests/trap/gdt-aliases.sh \
+	tests/guests/trap/halt.sh \
+	tests/guests/trap/hello.sh \
+	tests/guests/trap/io.sh \
+	tests/guests/trap/irq.sh \
+	tests/guests/trap/ldt.sh \
+	tests/guests/trap/minikernel.sh \
+	tests/guests/trap/paging-misc.sh \
+	tests/guests/trap/paging.sh \
+	tests/guests/trap/pci.sh \
+	tests/guests/trap/pit-rate.sh \
+	tests/guests/trap/reset.sh \
+	tests/guests/trap/rtc.sh \
+	tests/guests/trap/serial.sh \
+	tests/guests/trap/smc.sh \
+	tests/guests/trap/state.sh \
+	tests/guests/trap/syscalls-int80.sh \
+	tests/guests/trap/syscalls-syscall.sh \
+	tests/guests/trap/syscalls-sysenter.sh \
+	tests/guests/trap/traced-stack.sh \
+	tests/guests/trap/uart-irq.sh \
+	tests/guests/trap/unemulated.sh \
+	tests/guests/trap/virtio-blk.sh
+TESTS += $(TRAP_TESTS)
+EXTRA_DIST += $(TRAP_TESTS)

@@ -1,5 +1,5 @@
 # paging-misc.sh — paging as an operating system uses it (tests/guests/
-# paging-misc.c) under --mode=trap: aliases, four address spaces switched
+# paging-misc.c) under popek: aliases, four address spaces switched
 # by CR3, INVLPG, global pages and CR4.PGE, demand paging and copy-on-write
 # from the #PF handler, paging turned off and on again; with mmio=1, the
 # test device's MMIO registers through a PTE and a physical page beyond
@@ -19,7 +19,7 @@ mmio_checks="mmio-scratch-mov-1-2-4-bytes mmio-access-counter
 	unclaimed-phys-reads-ones-drops-writes"
 
 for opts in "-m 128" "-m 16 --no-pku"; do
-	run_popek 30 run --mode=trap $opts --append mmio=1 \
+	run_popek 30 run $opts --append mmio=1 \
 		"$GUESTS/paging-misc.elf"
 	expect_status 0
 	for c in $checks $mmio_checks; do
@@ -30,7 +30,7 @@ for opts in "-m 128" "-m 16 --no-pku"; do
 done
 
 # Without mmio=1 (as under QEMU) the MMIO part is skipped, nothing else.
-run_popek 30 run --mode=trap "$GUESTS/paging-misc.elf"
+run_popek 30 run "$GUESTS/paging-misc.elf"
 expect_status 0
 expect_out '^paging: mmio checks skipped'
 expect_out '^guest: 18 checks, 0 failed$'

@@ -1,5 +1,5 @@
 # paging.sh — the access-rights test of 32-bit paging (tests/guests/
-# paging.c, after kvm-unit-tests x86/access.c) under --mode=trap: every
+# paging.c, after kvm-unit-tests x86/access.c) under popek: every
 # combination of PDE and PTE bits (P, R/W, U/S, A, D, G; 4 KiB pages, 4 MiB
 # pages, and PS ignored without CR4.PSE) x read/write/fetch x once/after a
 # read, at CPL 0 and 3, CR0.WP 0 and 1, against the guest's own model of
@@ -11,7 +11,7 @@
 # host has PKU), then the least RAM the guest needs (it stays below 8 MiB)
 # with the fallback that unmaps supervisor pages for CPL 3.
 for opts in "-m 128" "-m 16 --no-pku"; do
-	run_popek 120 run --mode=trap $opts "$GUESTS/paging.elf"
+	run_popek 120 run $opts "$GUESTS/paging.elf"
 	expect_status 0
 	for c in cpu-has-pse-pge ram-covers-8mib paging-enabled-identity; do
 		expect_out "^PASS: $c\$"

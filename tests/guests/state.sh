@@ -4,7 +4,7 @@
 
 # Translated kernel code loads segments as hardware would: no host alias.
 hostsel=1
-[ "${POPEK_MODE:-}" = bt ] && hostsel=0
+[ "$popek_mode" = bt ] && hostsel=0
 run_popek 10 run --append "hostsel=$hostsel" "$GUESTS/state.elf"
 expect_status 0
 for c in sse-registers-survive-exits mxcsr-survives-exits \

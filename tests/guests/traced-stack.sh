@@ -4,7 +4,7 @@
 . "$srcdir/tests/guests/lib.sh"
 
 for opts in "" "--no-pku"; do
-	run_popek 20 run --mode=trap $opts "$GUESTS/traced-stack.elf"
+	run_popek 20 run $opts "$GUESTS/traced-stack.elf"
 	expect_status 0
 	for c in pushf-after-cli-pushes-if-0 push-cs-pushes-the-guest-selector \
 		call-pushes-the-next-eip; do

@@ -1,4 +1,0 @@
-# The same checks as tests/guests/hello.sh, with guest kernel code
-# translated (--mode=bt, added by lib.sh's run_popek).
-POPEK_MODE=bt
-. "$srcdir/tests/guests/hello.sh"
