@@ -11,8 +11,10 @@
  *      LOOPcc/JCXZ   → the original with rel8 = 2 (prefixes kept: 67
  *                      picks CX), jmp short over, jmp rel32 → exit(T),
  *                      jmp rel32 → exit(next)
- *  - everything else (scan_needs_monitor, and near indirect branches):
- *    an EMULATE callout at its EIP, which ends the block.
+ *  - CLI, STI, PUSHF, POPF, RET, JMP/CALL r/m: inline sequences
+ *    (inline.c); the branches end the block.
+ *  - everything else (scan_needs_monitor, and the forms inline.c does
+ *    not take): an EMULATE callout at its EIP, which ends the block.
  * A block that stops for another reason (page end, instruction limit)
  * ends with jmp rel32 → exit(next).
  *
@@ -26,49 +28,47 @@
 
 #include <string.h>
 
-struct out {
-	struct tc *tc;
-	uint32_t bi;             /* block index */
-	uint32_t at;             /* next TC address */
-	/* Pending exits: the rel32 field to point at each exit's ljmp. */
-	struct { uint32_t rel, eip; } exit[2 * SCAN_MAX_INSNS + 2];
-	unsigned nexit;
-	int err;
-};
 
-static void put(struct out *o, const void *b, size_t n)
+void tc_put(struct out *o, const void *b, size_t n)
 {
 	memcpy(tc_ptr(o->at), b, n);
 	o->at += (uint32_t)n;
 }
 
-static void put8(struct out *o, uint8_t b)
+void tc_put8(struct out *o, uint8_t b)
 {
-	put(o, &b, 1);
+	tc_put(o, &b, 1);
 }
 
-static void put32(struct out *o, uint32_t v)
+void tc_put32(struct out *o, uint32_t v)
 {
-	put(o, &v, 4);
+	tc_put(o, &v, 4);
 }
 
-static void map(struct out *o, uint32_t eip)
+void tc_map(struct out *o, uint32_t eip)
 {
-	if (tc_add_map(o->tc, o->at, eip) < 0)
+	if (tc_add_map(o->tc, o->at, eip, false) < 0)
+		o->err = -1;
+}
+
+/* From here the registers hold an inline sequence's scratch values. */
+void tc_map_nb(struct out *o)
+{
+	if (tc_add_map(o->tc, o->at, 0, true) < 0)
 		o->err = -1;
 }
 
 /* A rel32 field here, to be pointed at the exit that continues at eip. */
-static void rel_to_exit(struct out *o, uint32_t eip)
+void tc_rel_to_exit(struct out *o, uint32_t eip)
 {
 	o->exit[o->nexit].rel = o->at;
 	o->exit[o->nexit].eip = eip;
 	o->nexit++;
-	put32(o, 0);
+	tc_put32(o, 0);
 }
 
 /* ljmp $0x33, $stub of a new site. */
-static void far_to_site(struct out *o, uint8_t kind, uint8_t cls,
+void tc_far_to_site(struct out *o, uint8_t kind, uint8_t cls,
                         uint32_t eip, uint32_t patch)
 {
 	int id = tc_new_site(o->tc, kind, cls, eip, patch, o->bi);
@@ -77,16 +77,16 @@ static void far_to_site(struct out *o, uint8_t kind, uint8_t cls,
 		o->err = -1;
 		return;
 	}
-	put8(o, 0xEA);
-	put32(o, TC_STUBS + (uint32_t)id * TC_STUB_SIZE);
-	put8(o, TC_HOST_CS64);
-	put8(o, 0);
+	tc_put8(o, 0xEA);
+	tc_put32(o, TC_STUBS + (uint32_t)id * TC_STUB_SIZE);
+	tc_put8(o, TC_HOST_CS64);
+	tc_put8(o, 0);
 }
 
-static void jmp_exit(struct out *o, uint32_t eip)
+void tc_jmp_exit(struct out *o, uint32_t eip)
 {
-	put8(o, 0xE9);
-	rel_to_exit(o, eip);
+	tc_put8(o, 0xE9);
+	tc_rel_to_exit(o, eip);
 }
 
 /* The opcode after the legacy prefixes; *pfx gets their count. */
@@ -114,38 +114,38 @@ static void direct(struct out *o, const struct scan_insn *si,
 	unsigned pfx, op = opcode_at(b, si->len, &pfx);
 	uint32_t next = si->eip + si->len, t = si->target;
 
-	map(o, si->eip);
+	tc_map(o, si->eip);
 	if (op == 0xEB || op == 0xE9) {                 /* JMP rel */
-		jmp_exit(o, t);
+		tc_jmp_exit(o, t);
 	} else if (op == 0xE8) {                        /* CALL rel */
 		if (has_prefix(b, pfx, 0x66)) {
 			uint8_t p16[2] = { 0x66, 0x68 };
-			put(o, p16, 2);
-			put8(o, (uint8_t)next);
-			put8(o, (uint8_t)(next >> 8));
+			tc_put(o, p16, 2);
+			tc_put8(o, (uint8_t)next);
+			tc_put8(o, (uint8_t)(next >> 8));
 		} else {
-			put8(o, 0x68);
-			put32(o, next);
+			tc_put8(o, 0x68);
+			tc_put32(o, next);
 		}
-		map(o, t);
-		jmp_exit(o, t);
+		tc_map(o, t);
+		tc_jmp_exit(o, t);
 	} else if ((op & 0xF0) == 0x70 || op == 0x0F) { /* Jcc rel */
 		uint8_t cc = op == 0x0F ? b[pfx + 1] & 0x0F : op & 0x0F;
-		put8(o, 0x0F);
-		put8(o, (uint8_t)(0x80 | cc));
-		rel_to_exit(o, t);
-		map(o, next);
-		jmp_exit(o, next);
+		tc_put8(o, 0x0F);
+		tc_put8(o, (uint8_t)(0x80 | cc));
+		tc_rel_to_exit(o, t);
+		tc_map(o, next);
+		tc_jmp_exit(o, next);
 	} else {                                        /* LOOPcc, JCXZ */
-		put(o, b, si->len - 1u);
-		put8(o, 2);
-		map(o, next);
-		put8(o, 0xEB);
-		put8(o, 5);
-		map(o, t);
-		jmp_exit(o, t);
-		map(o, next);
-		jmp_exit(o, next);
+		tc_put(o, b, si->len - 1u);
+		tc_put8(o, 2);
+		tc_map(o, next);
+		tc_put8(o, 0xEB);
+		tc_put8(o, 5);
+		tc_map(o, t);
+		tc_jmp_exit(o, t);
+		tc_map(o, next);
+		tc_jmp_exit(o, next);
 	}
 }
 
@@ -157,8 +157,8 @@ static void exits(struct out *o)
 		int32_t d = (int32_t)(o->at - (rel + 4));
 
 		memcpy(tc_ptr(rel), &d, 4);
-		map(o, o->exit[i].eip);
-		far_to_site(o, TC_SITE_BRANCH, 0, o->exit[i].eip, rel);
+		tc_map(o, o->exit[i].eip);
+		tc_far_to_site(o, TC_SITE_BRANCH, 0, o->exit[i].eip, rel);
 	}
 }
 
@@ -173,15 +173,19 @@ int tc_emit_block(struct tc *tc, struct tc_block *blk, uint32_t bi,
 		const uint8_t *b = bytes + si->offset;
 
 		if (si->cls == SCAN_IDENT && !(si->flags & SCAN_F_RESV_SEG)) {
-			map(&o, si->eip);
-			put(&o, b, si->len);
+			tc_map(&o, si->eip);
+			tc_put(&o, b, si->len);
 		} else if (si->cls == SCAN_BRANCH_DIRECT) {
 			direct(&o, si, b);
 			ended = true;
 			break;
+		} else if (tc_inline(&o, si, b, i + 1 < sb->ninsn ? si + 1 : NULL,
+		                     &ended)) {
+			if (ended)
+				break;
 		} else {
-			map(&o, si->eip);
-			far_to_site(&o, TC_SITE_EMULATE, si->cls, si->eip, 0);
+			tc_map(&o, si->eip);
+			tc_far_to_site(&o, TC_SITE_EMULATE, si->cls, si->eip, 0);
 			ended = true;
 			break;
 		}
@@ -189,8 +193,8 @@ int tc_emit_block(struct tc *tc, struct tc_block *blk, uint32_t bi,
 	if (!ended && sb->ninsn) {
 		const struct scan_insn *last = &sb->insn[sb->ninsn - 1];
 
-		map(&o, last->eip + last->len);
-		jmp_exit(&o, last->eip + last->len);
+		tc_map(&o, last->eip + last->len);
+		tc_jmp_exit(&o, last->eip + last->len);
 	}
 	exits(&o);
 	blk->end = o.at;

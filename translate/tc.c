@@ -37,6 +37,8 @@ static void count(struct tc *tc, enum counter c, uint64_t n)
 
 static void reset_tables(struct tc *tc)
 {
+	tc->ndirty = TC_LOOKUP_DIRTY_MAX + 1;   /* clear it all */
+	tc_lookup_clear(tc);
 	tc->code_next = TC_CODE;
 	tc->nsites = 0;
 	tc->nblocks = 0;
@@ -152,12 +154,43 @@ int tc_new_site(struct tc *tc, uint8_t kind, uint8_t cls, uint32_t eip,
 	return (int)id;
 }
 
-int tc_add_map(struct tc *tc, uint32_t tc_addr, uint32_t eip)
+int tc_add_map(struct tc *tc, uint32_t tc_addr, uint32_t eip, bool nb)
 {
 	if (tc->nmap == TC_MAX_MAP)
 		return -1;
-	tc->map[tc->nmap++] = (struct tc_map_ent){ tc_addr, eip };
+	tc->map[tc->nmap++] = (struct tc_map_ent){ tc_addr, eip, nb };
 	return 0;
+}
+
+static struct tc_lookup_ent *lookup_table(void)
+{
+	return (struct tc_lookup_ent *)tc_ptr(TC_LOOKUP);
+}
+
+void tc_lookup_insert(struct tc *tc, uint32_t eip, uint32_t tc_addr)
+{
+	struct tc_lookup_ent *e = &lookup_table()[eip & (TC_LOOKUP_N - 1)];
+
+	if (e->eip == TC_LOOKUP_FREE && tc->ndirty < TC_LOOKUP_DIRTY_MAX)
+		tc->dirty[tc->ndirty] = eip & (TC_LOOKUP_N - 1);
+	if (e->eip == TC_LOOKUP_FREE)
+		tc->ndirty++;       /* past the max: the next clear is whole */
+	e->eip = eip;
+	e->tc = tc_addr;
+}
+
+void tc_lookup_clear(struct tc *tc)
+{
+	struct tc_lookup_ent *t = lookup_table();
+
+	if (tc->ndirty > TC_LOOKUP_DIRTY_MAX) {
+		for (uint32_t i = 0; i < TC_LOOKUP_N; i++)
+			t[i].eip = TC_LOOKUP_FREE;
+	} else {
+		for (unsigned i = 0; i < tc->ndirty; i++)
+			t[tc->dirty[i]].eip = TC_LOOKUP_FREE;
+	}
+	tc->ndirty = 0;
 }
 
 static bool room(const struct tc *tc)
@@ -170,7 +203,7 @@ static bool room(const struct tc *tc)
 
 uint32_t tc_translate(struct tc *tc, const struct tc_src *src, bool *used_next)
 {
-	struct scan_opts so = { .code32 = true, .reserved_seg = SEG_COUNT,
+	struct scan_opts so = { .code32 = true, .reserved_seg = SEG_GS,
 	                        .max_insns = src->one_shot ? 1 : SCAN_MAX_INSNS };
 	struct scan_block sb;
 	uint32_t lin = src->cs_base + src->eip;
@@ -285,7 +318,7 @@ int tc_map_back(const struct tc *tc, uint32_t a, uint32_t *eip)
 	if (lo == b->map0)
 		return -1;
 	*eip = tc->map[lo - 1].eip;
-	return 0;
+	return tc->map[lo - 1].nb ? 1 : 0;
 }
 
 void tc_invalidate_frame(struct tc *tc, uint32_t frame)
@@ -302,6 +335,7 @@ void tc_invalidate_frame(struct tc *tc, uint32_t frame)
 		}
 	}
 	if (n) {
+		tc_lookup_clear(tc);
 		tc->gen++;
 		count(tc, CTR_bt_invalidated, n);
 	}

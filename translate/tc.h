@@ -45,17 +45,32 @@
 #define TC_BASE       0xFF000000
 #define TC_SIZE       0x01000000
 #define TC_VPAGE      TC_BASE
-#define TC_STUBS      (TC_BASE + 0x1000)
+#define TC_LOOKUP     (TC_BASE + 0x1000)     /* 64 Ki x {guest EIP, TC} */
+#define TC_LOOKUP_N   0x10000
+#define TC_VPAGE_SIZE 0x100000               /* what TC code sees via %gs */
+#define TC_STUBS      (TC_BASE + 0x100000)
 #define TC_STUB_SIZE  16
-#define TC_CODE       (TC_BASE + 0x100000)
+#define TC_CODE       (TC_BASE + 0x200000)
 #define TC_END        (0x100000000)
 #define TC_NSTUBS     ((TC_CODE - TC_STUBS) / TC_STUB_SIZE)
 
-/* vpage offsets (also used by vmm/switch.S) */
+/* vpage offsets (also used by vmm/switch.S, and by translated code
+ * through %gs, whose base is TC_VPAGE while it runs) */
 #define TCV_RAX       0     /* guest RAX while popek_callout saves it */
 #define TCV_AREA      8     /* the vCPU's struct switch_area */
 #define TCV_ENTRY     16    /* address of popek_callout */
 #define TCV_SITE      24    /* u32: the callout site number */
+#define TCV_VIF       28    /* u32: the virtual IF (0 or 0x200) */
+#define TCV_PEND      32    /* u32: non-zero when an interrupt may wait */
+#define TCV_S0        36    /* u32 scratch: EAX inside an inline sequence */
+#define TCV_S1        40    /* u32 scratch: ECX */
+#define TCV_JT        44    /* u32: an indirect branch's TC target */
+#define TCV_VFL       48    /* u32: virtual EFLAGS bits but IF and the
+                             * live ones (IOPL, NT, AC, ID) */
+#define TCV_H         52    /* u32 scratch: the host EFLAGS image */
+#define TCV_T         56    /* u32 scratch: an indirect branch's target */
+#define TCV_G         60    /* u32 scratch: POPF's image */
+#define TCV_TF        64    /* u32: 0x100 while the monitor single-steps */
 
 /* The host 64-bit code selector a callout far-jumps to. */
 #define TC_HOST_CS64  0x33
@@ -130,8 +145,17 @@ int tc_stub_site(const struct tc *tc, uint64_t rip, uint32_t *id);
 bool tc_chain(struct tc *tc, uint32_t id, uint32_t target);
 
 /* The guest EIP at which the guest state is what the registers hold
- * when translated code stopped at `tc_addr`; -1 outside any block. */
+ * when translated code stopped at `tc_addr`: 0.  1: tc_addr lies inside
+ * an inline sequence, where registers hold scratch values (no guest EIP
+ * is exact; the monitor steps on to the next boundary).  -1: outside any
+ * block. */
 int tc_map_back(const struct tc *tc, uint32_t tc_addr, uint32_t *eip);
+
+/* The inline lookup table for indirect branches (TC_LOOKUP): the block
+ * at tc_addr continues guest EIP `eip`.  Cleared by tc_lookup_clear (and
+ * by every invalidation and flush). */
+void tc_lookup_insert(struct tc *tc, uint32_t eip, uint32_t tc_addr);
+void tc_lookup_clear(struct tc *tc);
 
 /* Guest frame `frame` was written: drop the translations made from it. */
 void tc_invalidate_frame(struct tc *tc, uint32_t frame);

@@ -30,7 +30,16 @@ struct tc_block {
 struct tc_map_ent {
 	uint32_t tc;
 	uint32_t eip;
+	bool nb;                /* inside an inline sequence: no exact EIP */
 };
+
+/* An entry of the inline lookup table (TC_LOOKUP), index eip & 0xFFFF. */
+struct tc_lookup_ent {
+	uint32_t eip;           /* TC_LOOKUP_FREE: empty */
+	uint32_t tc;
+};
+#define TC_LOOKUP_FREE 0xFFFFFFFFu
+#define TC_LOOKUP_DIRTY_MAX 4096
 
 struct tc {
 	struct tc_ops ops;
@@ -43,6 +52,9 @@ struct tc {
 	uint32_t nmap;
 	int32_t *hash;          /* TC_HASH_SIZE heads */
 	uint64_t gen;
+	/* Lookup-table indexes in use (all of them past the max). */
+	uint32_t dirty[TC_LOOKUP_DIRTY_MAX];
+	unsigned ndirty;
 };
 
 static inline uint8_t *tc_ptr(uint32_t tc_addr)
@@ -53,8 +65,41 @@ static inline uint8_t *tc_ptr(uint32_t tc_addr)
 /* A new site (its stub written); -1 when the stubs are used up. */
 int tc_new_site(struct tc *tc, uint8_t kind, uint8_t cls, uint32_t eip,
                 uint32_t patch, uint32_t block);
-/* A map entry for the block being emitted; -1 when the map is full. */
-int tc_add_map(struct tc *tc, uint32_t tc_addr, uint32_t eip);
+/* A map entry for the block being emitted; -1 when the map is full.
+ * nb: an inline sequence's scratch state starts here. */
+int tc_add_map(struct tc *tc, uint32_t tc_addr, uint32_t eip, bool nb);
+
+/* The code being emitted for one block (emit.c, inline.c). */
+struct out {
+	struct tc *tc;
+	uint32_t bi;             /* block index */
+	uint32_t at;             /* next TC address */
+	/* Pending exits: the rel32 field to point at each exit's ljmp. */
+	struct { uint32_t rel, eip; } exit[4 * SCAN_MAX_INSNS + 2];
+	unsigned nexit;
+	int err;
+};
+
+void tc_put(struct out *o, const void *b, size_t n);
+void tc_put8(struct out *o, uint8_t b);
+void tc_put32(struct out *o, uint32_t v);
+/* Map entries at the current address: exact state of guest `eip`, or
+ * (nb) an inline sequence's scratch state. */
+void tc_map(struct out *o, uint32_t eip);
+void tc_map_nb(struct out *o);
+/* A rel32 field here, pointed later at the exit that continues at eip. */
+void tc_rel_to_exit(struct out *o, uint32_t eip);
+/* ljmp $0x33, $stub of a new site. */
+void tc_far_to_site(struct out *o, uint8_t kind, uint8_t cls, uint32_t eip,
+                    uint32_t patch);
+/* jmp rel32 to the exit that continues at eip. */
+void tc_jmp_exit(struct out *o, uint32_t eip);
+
+/* inline.c: the inline translation of the instruction at si (bytes b),
+ * if it has one.  Returns false (nothing emitted) if not; *ends: the
+ * translation ends the block. */
+bool tc_inline(struct out *o, const struct scan_insn *si, const uint8_t *b,
+               const struct scan_insn *next, bool *ends);
 
 /* Emit the block blk (already allocated, start set) from the scanned
  * instructions; sets blk->end.  0, or -1 when a table filled (the

@@ -22,13 +22,35 @@
 #include "vmm/system.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+#include "vmm/intr.h"
 #include "translate/tc.h"
 
+#include <signal.h>
+
+#include <asm/ldt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define PAGE 4096u
+
+static volatile uint32_t *vpage32(uint32_t off)
+{
+	return (volatile uint32_t *)(uintptr_t)(TC_VPAGE + off);
+}
+
+/* The data segment translated code reaches the vpage through (%gs). */
+static int write_gs_segment(void)
+{
+	struct user_desc d = {
+		.entry_number = BT_TC_GS_INDEX, .base_addr = TC_VPAGE,
+		.limit = TC_VPAGE_SIZE - 1, .seg_32bit = 1,
+		.contents = MODIFY_LDT_CONTENTS_DATA, .useable = 1,
+	};
+	return (int)syscall(SYS_modify_ldt, 0x11, &d, sizeof(d));
+}
 
 static int frame_of(void *ctx, uint32_t lin, uint32_t *frame)
 {
@@ -95,9 +117,9 @@ int bt_init(struct vcpu *v, char *err, size_t errlen)
 	struct tc_ops ops = { .frame_of = frame_of, .flushed = flushed,
 	                      .ctx = v, .counters = v->vm->counters };
 
-	if (vcpu_ldt_flat(BT_TC_CS_INDEX, true) < 0) {
+	if (vcpu_ldt_flat(BT_TC_CS_INDEX, true) < 0 || write_gs_segment() < 0) {
 		snprintf(err, errlen, "cannot write the translation cache's code "
-		         "segment into the host LDT");
+		         "and data segments into the host LDT");
 		return -1;
 	}
 	v->bt.tracer = shadow_add_tracer(v->vm->shadow, code_written, v);
@@ -176,8 +198,22 @@ bool bt_prepare(struct vcpu *v)
 	uint32_t cs_base = v->cpu.seg_base[SEG_CS];
 
 	b->entry = 0;
-	if (!b->tc || v->sys.cpl != 0 || !v->cpu.code32)
+	if (!b->tc)
 		return true;
+	if (b->stepping) {
+		b->entry = b->step_tc;
+		return true;
+	}
+	if (v->sys.cpl != 0 || !v->cpu.code32)
+		return true;
+	*vpage32(TCV_PEND) = intr_maybe_pending(v);
+	uint64_t epoch = v->vm->counters[CTR_cr3_loads] +
+	                 v->vm->counters[CTR_invlpg] +
+	                 v->vm->counters[CTR_shadow_flushes];
+	if (epoch != b->lookup_epoch) {   /* mappings changed: targets too */
+		tc_lookup_clear(b->tc);
+		b->lookup_epoch = epoch;
+	}
 	if (v->shadow_step) {
 		b->entry = translate(v, true);
 		return b->entry != 0;
@@ -190,6 +226,8 @@ bool bt_prepare(struct vcpu *v)
 		return true;
 	}
 	b->entry = tc_find(b->tc, v->cpu.eip, cs_base);
+	if (b->entry && cs_base == 0)   /* inline branches look it up too */
+		tc_lookup_insert(b->tc, v->cpu.eip, b->entry);
 	if (!b->entry)
 		b->entry = translate(v, false);
 	return b->entry != 0;
@@ -202,6 +240,37 @@ static void keep_resume(struct vcpu *v, uint32_t tc_addr)
 	v->bt.resume_tc = tc_addr;
 	v->bt.resume_gen = tc_generation(v->bt.tc);
 	v->bt.resume_ok = true;
+}
+
+void bt_load_area(struct vcpu *v)
+{
+	struct switch_area *a = v->area;
+
+	v->bt.guest_cs = a->sel[SEG_CS];
+	v->bt.guest_gs = a->sel[SEG_GS];
+	a->sel[SEG_CS] = BT_TC_CS_SEL;
+	a->sel[SEG_GS] = BT_TC_GS_SEL;
+	a->eip = v->bt.entry;
+	a->eflags &= ~EFLAGS_TF;
+	if (v->bt.stepping)
+		a->eflags |= EFLAGS_TF;
+	*vpage32(TCV_TF) = v->bt.stepping ? EFLAGS_TF : 0;
+	*vpage32(TCV_VIF) = v->cpu.eflags & EFLAGS_IF;
+	*vpage32(TCV_VFL) = v->cpu.eflags & 0x00247000u;
+}
+
+void bt_note_pending(void)
+{
+	*vpage32(TCV_PEND) = 1;
+}
+
+/* The guest's view back after translated code ran: its CS and GS
+ * shadows, the virtual IF that inline CLI/STI/POPF kept in the vpage. */
+static void guest_view(struct vcpu *v)
+{
+	v->host_sel[SEG_CS] = v->bt.guest_cs;
+	v->host_sel[SEG_GS] = v->bt.guest_gs;
+	v->cpu.eflags = (v->cpu.eflags & ~EFLAGS_IF) | (*vpage32(TCV_VIF) & EFLAGS_IF);
 }
 
 void bt_after_exit(struct vcpu *v)
@@ -218,7 +287,8 @@ void bt_after_exit(struct vcpu *v)
 		v->cpu.eflags = (v->cpu.eflags & ~EFLAGS_LIVE) |
 		                (a->xflags & EFLAGS_LIVE);
 		memcpy(v->host_sel, a->sel, sizeof(v->host_sel));
-		v->host_sel[SEG_CS] = v->bt.guest_cs;
+		guest_view(v);
+		v->bt.stepping = false;
 		v->bt.site = a->site;
 		v->exit.reason = EXIT_CALLOUT;
 		v->exit.signo = 0;
@@ -231,13 +301,35 @@ void bt_after_exit(struct vcpu *v)
 	if (v->host_sel[SEG_CS] != BT_TC_CS_SEL)
 		return;
 	uint32_t tc_addr = v->cpu.eip;
-	if (tc_map_back(v->bt.tc, tc_addr, &eip) < 0) {
+	int at = tc_map_back(v->bt.tc, tc_addr, &eip);
+	bool own_step = v->bt.stepping && v->exit.signo == SIGTRAP;
+
+	guest_view(v);
+	if (at < 0) {
 		vcpu_crash(v, "bt: exit at TC address 0x%08x outside any block",
 		           tc_addr);
 		return;
 	}
+	if (at == 1) {
+		/* Inside an inline sequence: only a kick or popek's own step
+		 * can stop it there (its instructions that may fault run on
+		 * exact state).  Step on; the guest sees nothing. */
+		if (v->exit.reason != EXIT_KICK && !own_step) {
+			vcpu_crash(v, "bt: %s inside an inline sequence at TC "
+			           "address 0x%08x", exit_reason_name[v->exit.reason],
+			           tc_addr);
+			return;
+		}
+		v->bt.stepping = true;
+		v->bt.step_tc = tc_addr;
+		v->vm->counters[CTR_bt_steps]++;
+		v->exit.reason = EXIT_KICK;
+		return;
+	}
+	v->bt.stepping = false;
+	if (own_step)
+		v->exit.reason = EXIT_KICK;      /* popek's TF, not the guest's */
 	v->cpu.eip = eip;
-	v->host_sel[SEG_CS] = v->bt.guest_cs;
 	keep_resume(v, tc_addr);
 }
 

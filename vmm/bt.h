@@ -19,6 +19,10 @@
  * (after the private slots of vmm/segshadow.c). */
 #define BT_TC_CS_INDEX 262u
 #define BT_TC_CS_SEL   ((uint16_t)(BT_TC_CS_INDEX << 3 | 7))
+/* ...and of the data segment translated code finds the vpage through
+ * (%gs, based at TC_VPAGE). */
+#define BT_TC_GS_INDEX 263u
+#define BT_TC_GS_SEL   ((uint16_t)(BT_TC_GS_INDEX << 3 | 7))
 
 struct tc;
 struct tc_site;
@@ -28,7 +32,13 @@ struct bt_state {
 	struct tc *tc;             /* NULL: not in bt mode */
 	int tracer;                /* shadow MMU tracer of code frames */
 	uint32_t entry;            /* TC address of the next entry, 0: direct */
-	uint16_t guest_cs;         /* host selector the guest's CS shadow has */
+	uint16_t guest_cs;         /* host selectors the guest's CS and GS */
+	uint16_t guest_gs;         /* shadows have (TC code runs with others) */
+	/* Inside an inline sequence when the guest was stopped: step (TF)
+	 * from step_tc to the next exact position, delivering nothing. */
+	bool stepping;
+	uint32_t step_tc;
+	uint64_t lookup_epoch;     /* CR3 loads + INVLPGs + flushes seen */
 	/* A TC address that continues the guest at resume_eip. */
 	uint32_t resume_eip, resume_tc, resume_cs_base;
 	uint64_t resume_gen;
@@ -47,6 +57,13 @@ void bt_free(struct vcpu *v);
  * and translating its code if needed.  false: the fetch faulted and the
  * fault went to the guest — go round the run loop again. */
 bool bt_prepare(struct vcpu *v);
+
+/* Just before popek_enter into translated code: CS, GS, EIP, TF in the
+ * area, the virtual flags in the vpage. */
+void bt_load_area(struct vcpu *v);
+
+/* Another thread raised an interrupt: inline STI/POPF must exit. */
+void bt_note_pending(void);
 
 /* After popek_enter returned: if the guest was in translated code, turn
  * the exit into the guest's view (EIP, CS) — a callout becomes

@@ -367,6 +367,9 @@ static void exit_callout(struct vcpu *v)
 	case SCAN_UNDEFINED:
 		system_deliver(v, VEC_UD, INT_EXCEPTION, false, 0);
 		return;
+	case SCAN_SEGREG_RESERVED:    /* a use of %gs: the guest's own */
+		emulate_with(v, &mmio_ops, UNKNOWN_REPORT);
+		return;
 	default:
 		emulate(v, false);
 	}

@@ -43,6 +43,8 @@ void vcpu_raise_irq(struct vcpu *v, int vector)
 	halted = v->halted;
 	pthread_cond_signal(&v->irq_cond);
 	pthread_mutex_unlock(&v->irq_lock);
+	if (v->bt.tc)
+		bt_note_pending();
 	if (!halted && v->tid > 0)
 		syscall(SYS_tgkill, getpid(), v->tid, SIGKICK);
 }
@@ -61,6 +63,8 @@ void vcpu_intr_line(struct vcpu *v)
 	halted = v->halted;
 	pthread_cond_signal(&v->irq_cond);
 	pthread_mutex_unlock(&v->irq_lock);
+	if (v->bt.tc)
+		bt_note_pending();
 	if (!halted && v->tid > 0)
 		syscall(SYS_tgkill, getpid(), v->tid, SIGKICK);
 }
@@ -103,8 +107,8 @@ void intr_inject(struct vcpu *v)
 
 	v->area->kicked = 0;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!(v->cpu.eflags & EFLAGS_IF))
-		return;
+	if (!(v->cpu.eflags & EFLAGS_IF) || v->bt.stepping)
+		return;   /* stepping: registers are not the guest's (bt.c) */
 	pthread_mutex_lock(&v->irq_lock);
 	vec = highest_pending(v);
 	if (vec >= 0 && (v->cpu.sti_shadow || v->sys.mov_ss_shadow)) {
@@ -121,6 +125,14 @@ void intr_inject(struct vcpu *v)
 		v->vm->counters[CTR_irqs]++;
 		system_deliver(v, vec, INT_EXTERNAL, false, 0);
 	}
+}
+
+bool intr_maybe_pending(struct vcpu *v)
+{
+	for (int w = 0; w < 4; w++)
+		if (__atomic_load_n(&v->irq_pending[w], __ATOMIC_RELAXED))
+			return true;
+	return v->line_raised || (v->intc.line && v->intc.line(v->intc.dev));
 }
 
 bool intr_wait(struct vcpu *v)

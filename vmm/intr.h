@@ -34,6 +34,8 @@ void vcpu_lower_irq(struct vcpu *v, int vector);
 /* vCPU thread, before each entry: deliver what the guest accepts now, or
  * arrange to single-step past a shadow first. */
 void intr_inject(struct vcpu *v);
+/* Whether an interrupt may be waiting (a hint: no lock taken). */
+bool intr_maybe_pending(struct vcpu *v);
 /* HLT with IF = 1: wait until a vector is pending.  False when nothing
  * could ever raise one (no interrupt source exists). */
 bool intr_wait(struct vcpu *v);

@@ -181,12 +181,8 @@ static void area_load(struct vcpu *v)
 	            (v->shadow_step ? EFLAGS_TF : 0);
 	memcpy(a->sel, v->host_sel, sizeof(a->sel));
 	a->callout = 0;
-	if (v->bt.entry) {                /* translated code (bt.c) */
-		v->bt.guest_cs = a->sel[SEG_CS];
-		a->sel[SEG_CS] = BT_TC_CS_SEL;
-		a->eip = v->bt.entry;
-		a->eflags &= ~EFLAGS_TF;
-	}
+	if (v->bt.entry)                  /* translated code */
+		bt_load_area(v);
 }
 
 static void area_fpu_init(struct switch_area *a)

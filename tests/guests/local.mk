@@ -17,7 +17,7 @@ GUEST_NAMES += paging paging-misc dt-trace traced-stack
 GUEST_NAMES += pit-rate
 GUEST_NAMES += rtc reset
 GUEST_NAMES += pci virtio-blk
-GUEST_NAMES += smc
+GUEST_NAMES += smc inline
 GUESTS = $(GUEST_NAMES:%=tests/guests/%.elf)
 
 noinst_DATA += $(GUESTS)
@@ -76,7 +76,7 @@ GUEST_TESTS += tests/guests/paging.sh tests/guests/paging-misc.sh \
 GUEST_TESTS += tests/guests/serial.sh tests/guests/pit-rate.sh
 GUEST_TESTS += tests/guests/rtc.sh tests/guests/reset.sh
 GUEST_TESTS += tests/guests/pci.sh tests/guests/virtio-blk.sh
-GUEST_TESTS += tests/guests/smc.sh
+GUEST_TESTS += tests/guests/smc.sh tests/guests/inline.sh
 # The PCI and virtio guests share a header-only driver.
 tests/guests/pci.o32 tests/guests/virtio-blk.o32: \
 	$(srcdir)/tests/guests/virtio-drv.h
@@ -92,6 +92,7 @@ TRAP_TESTS = \
 	tests/guests/trap/gdt-aliases.sh \
 	tests/guests/trap/halt.sh \
 	tests/guests/trap/hello.sh \
+	tests/guests/trap/inline.sh \
 	tests/guests/trap/io.sh \
 	tests/guests/trap/irq.sh \
 	tests/guests/trap/ldt.sh \

@@ -138,7 +138,7 @@ static void check_date(void)
 	check((cmos(0x0D) & 0x80) != 0, "register-d-vrt");
 }
 
-/* Poll register A for a second and a half of RTC time: UIP must go up,
+/* Poll register A for up to six seconds of RTC time: UIP must go up,
  * and when it falls again the seconds have moved on. */
 static void check_uip(void)
 {
@@ -149,7 +149,7 @@ static void check_uip(void)
 	 * while UF and AF sit unread. */
 	cmos(REG_C);
 	s0 = cmos(0);
-	while (changes < 3 && !seen) {
+	while (changes < 6 && !seen) {   /* a loaded host may miss a few */
 		uint8_t s = cmos(0);
 
 		if (s != s0) {

@@ -1,0 +1,295 @@
+/*
+ * inline.c — instructions translated into inline sequences instead of
+ * callouts: CLI, STI, PUSHF, POPF (against the virtual IF and flags in
+ * the vpage), the near indirect branches RET, RET imm16, JMP r/m and
+ * CALL r/m (through the inline lookup table, TC_LOOKUP), and RDTSC
+ * (copied: the guest reads the host TSC, as it does in trap mode).
+ *
+ * Translated code reaches the vpage through %gs, which the monitor loads
+ * with a segment based at TC_VPAGE while translated code runs (the guest's
+ * own %gs is virtual there: instructions that use it are emulated).  The
+ * sequences use vpage scratch words, never the guest's memory beyond what
+ * the guest instruction itself touches (POPF rewrites the stack slot it
+ * pops and puts the guest's value back).
+ *
+ * Precise state: the first instruction of each sequence that can fault
+ * runs while every register still holds the guest's value, and is mapped
+ * to the guest instruction's EIP; positions where registers hold scratch
+ * values are mapped "nb" (tc_map_nb): a kick that lands there makes the
+ * monitor single-step to the next exact position.  The hit paths of the
+ * indirect branches end in `jmp *%gs:TCV_JT` into the target block.
+ *
+ * Encodings are 32-bit; `gs:d` is the 65 prefix with a disp32 ModRM
+ * (mod 00, r/m 101).
+ */
+#include "translate/tc_impl.h"
+
+#include <string.h>
+
+#define EAX 0
+#define ECX 1
+/* EFLAGS bits a PUSHF image takes from the host: CF PF AF ZF SF DF OF
+ * (TF is the monitor's). */
+#define HOST_FLAGS 0x00000CD5u
+/* The virtual bits besides IF that POPF compares (IOPL NT AC ID). */
+#define VFL_BITS   0x00247000u
+
+static void b3(struct out *o, uint8_t a, uint8_t b, uint8_t c)
+{
+	uint8_t x[3] = { a, b, c };
+	tc_put(o, x, 3);
+}
+
+/* mov %r, %gs:d */
+static void st_gs(struct out *o, unsigned r, uint32_t d)
+{
+	b3(o, 0x65, 0x89, (uint8_t)(r << 3 | 5));
+	tc_put32(o, d);
+}
+
+/* mov %gs:d, %r */
+static void ld_gs(struct out *o, unsigned r, uint32_t d)
+{
+	b3(o, 0x65, 0x8B, (uint8_t)(r << 3 | 5));
+	tc_put32(o, d);
+}
+
+/* movl $imm, %gs:d */
+static void st_gs_imm(struct out *o, uint32_t d, uint32_t imm)
+{
+	b3(o, 0x65, 0xC7, 0x05);
+	tc_put32(o, d);
+	tc_put32(o, imm);
+}
+
+/* <op> %gs:d, %eax for op 0B (or) / 3B (cmp) */
+static void op_gs_eax(struct out *o, uint8_t op, uint32_t d)
+{
+	b3(o, 0x65, op, 0x05);
+	tc_put32(o, d);
+}
+
+/* and $imm, %eax */
+static void and_eax(struct out *o, uint32_t imm)
+{
+	tc_put8(o, 0x25);
+	tc_put32(o, imm);
+}
+
+static void cli(struct out *o, const struct scan_insn *si)
+{
+	tc_map(o, si->eip);
+	st_gs_imm(o, TCV_VIF, 0);                 /* movl $0, %gs:VIF */
+}
+
+/* STI: IF on, unless an interrupt may be waiting — then the monitor
+ * carries the STI out (and honours its shadow). */
+static void sti(struct out *o, const struct scan_insn *si)
+{
+	tc_map(o, si->eip);
+	st_gs(o, ECX, TCV_S1);
+	tc_map_nb(o);
+	ld_gs(o, ECX, TCV_PEND);
+	tc_put8(o, 0xE3);                         /* jecxz 1f */
+	tc_put8(o, 14);
+	ld_gs(o, ECX, TCV_S1);
+	tc_map(o, si->eip);
+	tc_far_to_site(o, TC_SITE_EMULATE, si->cls, si->eip, 0);
+	tc_map_nb(o);                             /* 1: */
+	ld_gs(o, ECX, TCV_S1);
+	tc_map(o, si->eip);
+	st_gs_imm(o, TCV_VIF, 0x200);
+}
+
+/* PUSHF: the host's arithmetic flags, the virtual IF and the rest of the
+ * virtual flags; then the host flags as they were. */
+static void pushf(struct out *o, const struct scan_insn *si)
+{
+	tc_map(o, si->eip);
+	tc_put8(o, 0x9C);                         /* pushf (may fault) */
+	tc_map_nb(o);
+	st_gs(o, EAX, TCV_S0);
+	b3(o, 0x8B, 0x04, 0x24);                  /* mov (%esp), %eax */
+	st_gs(o, EAX, TCV_H);
+	and_eax(o, HOST_FLAGS);
+	op_gs_eax(o, 0x0B, TCV_VIF);
+	op_gs_eax(o, 0x0B, TCV_VFL);
+	b3(o, 0x83, 0xC8, 0x02);                  /* or $2, %eax: bit 1 */
+	b3(o, 0x89, 0x04, 0x24);                  /* mov %eax, (%esp) */
+	ld_gs(o, EAX, TCV_H);                     /* flags back: OF ... */
+	b3(o, 0xC1, 0xE8, 11);                    /* shr $11, %eax */
+	b3(o, 0x83, 0xE0, 1);                     /* and $1, %eax */
+	tc_put8(o, 0x04);                         /* add $0x7f, %al */
+	tc_put8(o, 0x7F);
+	b3(o, 0x65, 0x8A, 0x25);                  /* mov %gs:H, %ah */
+	tc_put32(o, TCV_H);
+	tc_put8(o, 0x9E);                         /* sahf: SF ZF AF PF CF */
+	ld_gs(o, EAX, TCV_S0);
+}
+
+/* POPF at CPL 0: IF from the image; a change to IOPL, NT, AC or ID goes
+ * to the monitor.  The host POPF takes the arithmetic flags from a
+ * stripped copy of the image in the guest's slot, which then gets the
+ * guest's value back.  IF set with an interrupt waiting: exit. */
+static void popf(struct out *o, const struct scan_insn *si)
+{
+	uint32_t next = si->eip + si->len;
+
+	tc_map(o, si->eip);
+	st_gs(o, EAX, TCV_S0);
+	b3(o, 0x8B, 0x04, 0x24);                  /* mov (%esp), %eax (may fault) */
+	tc_map_nb(o);
+	st_gs(o, EAX, TCV_G);
+	and_eax(o, VFL_BITS);
+	op_gs_eax(o, 0x3B, TCV_VFL);              /* cmp %gs:VFL, %eax */
+	tc_put8(o, 0x74);                         /* je fast */
+	tc_put8(o, 14);
+	ld_gs(o, EAX, TCV_S0);
+	tc_map(o, si->eip);
+	tc_far_to_site(o, TC_SITE_EMULATE, si->cls, si->eip, 0);
+	tc_map_nb(o);                             /* fast: */
+	ld_gs(o, EAX, TCV_G);
+	and_eax(o, 0x200);
+	st_gs(o, EAX, TCV_VIF);
+	ld_gs(o, EAX, TCV_G);
+	and_eax(o, HOST_FLAGS);
+	b3(o, 0x83, 0xC8, 0x02);                  /* or $2, %eax */
+	op_gs_eax(o, 0x0B, TCV_TF);
+	b3(o, 0x89, 0x04, 0x24);                  /* mov %eax, (%esp) */
+	ld_gs(o, EAX, TCV_S0);
+	tc_put8(o, 0x9D);                         /* popf */
+	st_gs(o, EAX, TCV_S0);
+	ld_gs(o, EAX, TCV_G);
+	uint8_t back[4] = { 0x89, 0x44, 0x24, 0xFC };  /* mov %eax, -4(%esp) */
+	tc_put(o, back, 4);
+	ld_gs(o, EAX, TCV_S0);
+	st_gs(o, ECX, TCV_S1);
+	ld_gs(o, ECX, TCV_VIF);
+	tc_put8(o, 0xE3);                         /* jecxz done */
+	tc_put8(o, 7 + 2 + 7 + 7);
+	ld_gs(o, ECX, TCV_PEND);
+	tc_put8(o, 0xE3);                         /* jecxz done */
+	tc_put8(o, 7 + 7);
+	ld_gs(o, ECX, TCV_S1);
+	tc_map(o, next);
+	tc_far_to_site(o, TC_SITE_BRANCH, 0, next, 0);
+	tc_map_nb(o);                             /* done: */
+	ld_gs(o, ECX, TCV_S1);
+}
+
+/* EAX := the branch target; the copy of a JMP/CALL r/m as MOV r/m, %eax
+ * (same prefixes, ModRM with reg = 0), or RET's (%esp). */
+static void target_to_eax(struct out *o, const uint8_t *b, unsigned len,
+                          unsigned pfx, bool ret)
+{
+	if (ret) {
+		b3(o, 0x8B, 0x04, 0x24);
+		return;
+	}
+	tc_put(o, b, pfx);
+	tc_put8(o, 0x8B);
+	tc_put8(o, (uint8_t)(b[pfx + 1] & 0xC7));
+	tc_put(o, b + pfx + 2, len - pfx - 2);
+}
+
+/* mov %gs:TC_LOOKUP+off(,%ecx,8), %ecx (ECX = the index) */
+static void lookup_ecx(struct out *o, uint32_t off)
+{
+	uint8_t x[4] = { 0x65, 0x8B, 0x0C, 0xCD };
+	tc_put(o, x, 4);
+	tc_put32(o, TC_LOOKUP - TC_VPAGE + off);
+}
+
+enum ind { IND_RET, IND_JMP, IND_CALL };
+
+static void indirect(struct out *o, const struct scan_insn *si,
+                     const uint8_t *b, unsigned pfx, enum ind k,
+                     uint32_t pop)
+{
+	tc_map(o, si->eip);
+	st_gs(o, ECX, TCV_S1);
+	st_gs(o, EAX, TCV_S0);
+	target_to_eax(o, b, si->len, pfx, k == IND_RET);   /* may fault */
+	tc_map_nb(o);
+	st_gs(o, EAX, TCV_T);
+	b3(o, 0x0F, 0xB7, 0xC8);                  /* movzwl %ax, %ecx */
+	lookup_ecx(o, 0);                         /* the entry's guest EIP */
+	tc_put8(o, 0xF7);                         /* not %eax */
+	tc_put8(o, 0xD0);
+	uint8_t diff[4] = { 0x8D, 0x4C, 0x01, 0x01 };  /* lea 1(%ecx,%eax), %ecx */
+	tc_put(o, diff, 4);
+	tc_put8(o, 0xE3);                         /* jecxz hit */
+	tc_put8(o, 7 + 7 + 7);
+	ld_gs(o, EAX, TCV_S0);
+	ld_gs(o, ECX, TCV_S1);
+	tc_map(o, si->eip);                       /* miss: the monitor */
+	tc_far_to_site(o, TC_SITE_EMULATE, si->cls, si->eip, 0);
+	tc_map_nb(o);                             /* hit: */
+	ld_gs(o, EAX, TCV_T);
+	b3(o, 0x0F, 0xB7, 0xC8);
+	lookup_ecx(o, 4);                         /* the entry's TC address */
+	st_gs(o, ECX, TCV_JT);
+	ld_gs(o, EAX, TCV_S0);
+	ld_gs(o, ECX, TCV_S1);
+	if (k == IND_RET) {
+		uint8_t lea[3] = { 0x8D, 0xA4, 0x24 };  /* lea pop(%esp), %esp */
+		tc_put(o, lea, 3);
+		tc_put32(o, pop);
+	} else {
+		tc_map(o, si->eip);
+		if (k == IND_CALL) {
+			tc_put8(o, 0x68);                 /* push $next (may fault) */
+			tc_put32(o, si->eip + si->len);
+			tc_map_nb(o);
+		}
+	}
+	b3(o, 0x65, 0xFF, 0x25);                  /* jmp *%gs:JT */
+	tc_put32(o, TCV_JT);
+}
+
+static bool needs_monitor(const struct scan_insn *si)
+{
+	return si->cls != SCAN_IDENT && si->cls != SCAN_BRANCH_DIRECT;
+}
+
+bool tc_inline(struct out *o, const struct scan_insn *si, const uint8_t *b,
+               const struct scan_insn *next, bool *ends)
+{
+	unsigned pfx = 0, op;
+
+	*ends = false;
+	while (pfx < si->len && (b[pfx] == 0x2E || b[pfx] == 0x36 ||
+	                         b[pfx] == 0x3E || b[pfx] == 0x26 ||
+	                         b[pfx] == 0x64 || b[pfx] == 0x67))
+		pfx++;
+	if (pfx >= si->len || (si->flags & SCAN_F_RESV_SEG))
+		return false;
+	op = b[pfx];
+	bool plain = pfx == 0;
+	if (plain && op == 0xFA) {
+		cli(o, si);
+	} else if (plain && op == 0xFB && !(next && needs_monitor(next))) {
+		sti(o, si);               /* (STI then a callout: the monitor's,
+		                           * for its interrupt shadow) */
+	} else if (plain && op == 0x0F && si->len == 2 && b[1] == 0x31) {
+		/* RDTSC: the host TSC, as trap mode gives it (README, Limits) */
+		tc_map(o, si->eip);
+		tc_put(o, b, 2);
+	} else if (plain && op == 0x9C) {
+		pushf(o, si);
+	} else if (plain && op == 0x9D) {
+		popf(o, si);
+	} else if (plain && (op == 0xC3 || op == 0xC2)) {
+		uint32_t imm = op == 0xC2 ? (uint32_t)(b[1] | b[2] << 8) : 0;
+		indirect(o, si, b, pfx, IND_RET, 4 + imm);
+		*ends = true;
+	} else if (op == 0xFF && pfx + 1 < si->len &&
+	           (((b[pfx + 1] >> 3) & 7) == 4 || ((b[pfx + 1] >> 3) & 7) == 2)) {
+		bool call = ((b[pfx + 1] >> 3) & 7) == 2;
+		indirect(o, si, b, pfx, call ? IND_CALL : IND_JMP, 0);
+		*ends = true;
+	} else {
+		return false;
+	}
+	return true;
+}
