@@ -9,6 +9,7 @@
  * Flushes walk the bitmaps and unmap runs of pages with one call each.
  */
 #include "shadowpt/shadow.h"
+#include "shadowpt/pttrace.h"
 #include "vmm/cpu.h"
 #include "vmm/vm.h"
 #include "vmm/window.h"
@@ -47,6 +48,7 @@ struct shadow {
 	uint8_t *traced, *untraceable;
 	struct { shadow_write_fn fn; void *ctx; } tracer[8];
 	int ntracers;
+	struct pttrace *pt;          /* --shadow=traced, else NULL */
 };
 
 /* --- bitmaps ------------------------------------------------------------ */
@@ -337,6 +339,8 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 	int prot = PROT_READ;
 	if (!super || acc == WALK_FETCH)
 		prot |= PROT_EXEC;
+	if (s->pt)      /* its tables first: a table frame maps read-only */
+		pttrace_walked(s->pt, &w);
 	bool traced = s->traced[w.phys / PAGE] != 0;
 	if (may_write && w.dirty && !traced)
 		prot |= PROT_WRITE;
@@ -360,6 +364,8 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 		else if (super && (prot & PROT_EXEC))
 			set(s, M_SX, pg + i);
 	}
+	if (s->pt)
+		pttrace_mapped(s->pt, pg, n, &w);
 	s->cfg.counters[CTR_shadow_maps]++;
 	s->cfg.counters[CTR_prefaulted] += n - 1;
 	if (traced && acc == WALK_WRITE)
@@ -458,9 +464,53 @@ void shadow_wrote(struct shadow *s, uint32_t phys, unsigned len)
 
 /* --- invalidation ---------------------------------------------------------- */
 
+uint32_t shadow_drop_if(struct shadow *s, uint32_t pg, uint32_t n,
+                        bool (*drop)(void *ctx, uint32_t pg), void *ctx)
+{
+	uint32_t end = pg + n, run = 0, dropped = 0;
+
+	while (pg < end) {
+		if (!run && !(s->bits[M_MAPPED][pg / 64] >> (pg % 64))) {
+			pg = (pg | 63) + 1;         /* nothing mapped in this word */
+			continue;
+		}
+		if (test(s, M_MAPPED, pg) && drop(ctx, pg)) {
+			run++;
+		} else if (run) {
+			unmap_run(s, pg - run, run);
+			dropped += run;
+			run = 0;
+		}
+		pg++;
+	}
+	if (run) {
+		unmap_run(s, end - run, run);
+		dropped += run;
+	}
+	return dropped;
+}
+
+/* The page-table frames of the mappings that survive a CR3 load (global
+ * ones) stay traced; the others stop (pttrace.h). */
+static void keep_run(struct shadow *s, uint32_t pg, uint32_t n)
+{
+	pttrace_keep(s->pt, pg, n);
+}
+
+static void retire_tables(struct shadow *s)
+{
+	if (!s->pt)
+		return;
+	pttrace_retire_begin(s->pt);
+	if (s->count[M_MAPPED])
+		for_runs(s, M_MAPPED, M_COUNT, 0, NPAGES, keep_run);
+	pttrace_retire_end(s->pt);
+}
+
 int shadow_reset(struct shadow *s, bool paging, char *err, size_t errlen)
 {
 	flush_all(s);
+	retire_tables(s);        /* while s->paging still says how to */
 	s->paging = paging;
 	s->entered = -1;
 	if (paging)
@@ -479,11 +529,11 @@ void shadow_new_cr3(struct shadow *s)
 {
 	if (!s->paging)
 		return;
-	if (s->count[M_GLOBAL] == 0) {
+	if (s->count[M_GLOBAL] == 0)
 		flush_all(s);
-		return;
-	}
-	for_runs(s, M_MAPPED, M_GLOBAL, 0, NPAGES, unmap_run);
+	else
+		for_runs(s, M_MAPPED, M_GLOBAL, 0, NPAGES, unmap_run);
+	retire_tables(s);
 }
 
 void shadow_invlpg(struct shadow *s, uint32_t lin)
@@ -594,6 +644,13 @@ struct shadow *shadow_new(const struct shadow_config *cfg, char *err,
 		shadow_free(s);
 		return NULL;
 	}
+	if (cfg->trace_tables) {
+		s->pt = pttrace_new(s, s->nframes, cfg->counters, err, errlen);
+		if (!s->pt) {
+			shadow_free(s);
+			return NULL;
+		}
+	}
 	if (cfg->use_pku) {
 		s->pkey = pkey_alloc(0, 0);
 		if (s->pkey >= 0)
@@ -613,6 +670,7 @@ void shadow_free(struct shadow *s)
 		return;
 	if (s->pkey >= 0)
 		pkey_free(s->pkey);
+	pttrace_free(s->pt);
 	for (int m = 0; m < M_COUNT; m++)
 		free(s->bits[m]);
 	free(s->frame_of);
