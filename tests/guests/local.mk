@@ -112,3 +112,11 @@ BT_TESTS = \
 	tests/guests/bt/virtio-blk.sh
 TESTS += $(BT_TESTS)
 EXTRA_DIST += $(BT_TESTS)
+
+# The paging guests with the guest's page tables write-traced
+# (--shadow=traced).
+TRACED_TESTS = \
+	tests/guests/traced/paging-misc.sh \
+	tests/guests/traced/paging.sh
+TESTS += $(TRACED_TESTS)
+EXTRA_DIST += $(TRACED_TESTS)
