@@ -342,6 +342,11 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 	if (s->pt)      /* its tables first: a table frame maps read-only */
 		pttrace_walked(s->pt, &w);
 	bool traced = s->traced[w.phys / PAGE] != 0;
+	/* A write to a traced frame that is mapped (read-only) already: the
+	 * monitor emulates it, mapping it again would change nothing. */
+	if (traced && acc == WALK_WRITE && test(s, M_MAPPED, pg) &&
+	    s->frame_of[pg] == w.phys / PAGE + 1)
+		return SHADOW_TRACED;
 	if (may_write && w.dirty && !traced)
 		prot |= PROT_WRITE;
 	uint32_t n = 1 + prefault_pages(s, r, lin, &w, prot);
@@ -490,20 +495,28 @@ uint32_t shadow_drop_if(struct shadow *s, uint32_t pg, uint32_t n,
 	return dropped;
 }
 
-/* The page-table frames of the mappings that survive a CR3 load (global
- * ones) stay traced; the others stop (pttrace.h). */
-static void keep_run(struct shadow *s, uint32_t pg, uint32_t n)
+/* A CR3 load with page tables traced, one pass over the mapped runs:
+ * the non-global pages go, the global ones keep their tables traced
+ * (pttrace.h: the tables nothing keeps stop being traced). */
+static void cr3_run(struct shadow *s, uint32_t pg, uint32_t n)
 {
-	pttrace_keep(s->pt, pg, n);
+	for (uint32_t end = pg + n, e; pg < end; pg = e) {
+		bool global = test(s, M_GLOBAL, pg);
+		for (e = pg + 1; e < end && test(s, M_GLOBAL, e) == global; e++)
+			;
+		if (global)
+			pttrace_keep(s->pt, pg, e - pg);
+		else
+			unmap_run(s, pg, e - pg);
+	}
 }
 
+/* Nothing is mapped: no table stays traced. */
 static void retire_tables(struct shadow *s)
 {
 	if (!s->pt)
 		return;
 	pttrace_retire_begin(s->pt);
-	if (s->count[M_MAPPED])
-		for_runs(s, M_MAPPED, M_COUNT, 0, NPAGES, keep_run);
 	pttrace_retire_end(s->pt);
 }
 
@@ -529,11 +542,16 @@ void shadow_new_cr3(struct shadow *s)
 {
 	if (!s->paging)
 		return;
-	if (s->count[M_GLOBAL] == 0)
+	if (s->count[M_GLOBAL] == 0) {
 		flush_all(s);
-	else
+		retire_tables(s);
+	} else if (s->pt) {
+		pttrace_retire_begin(s->pt);
+		for_runs(s, M_MAPPED, M_COUNT, 0, NPAGES, cr3_run);
+		pttrace_retire_end(s->pt);
+	} else {
 		for_runs(s, M_MAPPED, M_GLOBAL, 0, NPAGES, unmap_run);
-	retire_tables(s);
+	}
 }
 
 void shadow_invlpg(struct shadow *s, uint32_t lin)
