@@ -9,6 +9,7 @@
  * Flushes walk the bitmaps and unmap runs of pages with one call each.
  */
 #include "shadowpt/shadow.h"
+#include "shadowpt/pttrace.h"
 #include "vmm/cpu.h"
 #include "vmm/vm.h"
 #include "vmm/window.h"
@@ -47,6 +48,7 @@ struct shadow {
 	uint8_t *traced, *untraceable;
 	struct { shadow_write_fn fn; void *ctx; } tracer[8];
 	int ntracers;
+	struct pttrace *pt;          /* --shadow=traced, else NULL */
 };
 
 /* --- bitmaps ------------------------------------------------------------ */
@@ -337,7 +339,14 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 	int prot = PROT_READ;
 	if (!super || acc == WALK_FETCH)
 		prot |= PROT_EXEC;
+	if (s->pt)      /* its tables first: a table frame maps read-only */
+		pttrace_walked(s->pt, &w);
 	bool traced = s->traced[w.phys / PAGE] != 0;
+	/* A write to a traced frame that is mapped (read-only) already: the
+	 * monitor emulates it, mapping it again would change nothing. */
+	if (traced && acc == WALK_WRITE && test(s, M_MAPPED, pg) &&
+	    s->frame_of[pg] == w.phys / PAGE + 1)
+		return SHADOW_TRACED;
 	if (may_write && w.dirty && !traced)
 		prot |= PROT_WRITE;
 	uint32_t n = 1 + prefault_pages(s, r, lin, &w, prot);
@@ -360,6 +369,8 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 		else if (super && (prot & PROT_EXEC))
 			set(s, M_SX, pg + i);
 	}
+	if (s->pt)
+		pttrace_mapped(s->pt, pg, n, &w);
 	s->cfg.counters[CTR_shadow_maps]++;
 	s->cfg.counters[CTR_prefaulted] += n - 1;
 	if (traced && acc == WALK_WRITE)
@@ -458,9 +469,61 @@ void shadow_wrote(struct shadow *s, uint32_t phys, unsigned len)
 
 /* --- invalidation ---------------------------------------------------------- */
 
+uint32_t shadow_drop_if(struct shadow *s, uint32_t pg, uint32_t n,
+                        bool (*drop)(void *ctx, uint32_t pg), void *ctx)
+{
+	uint32_t end = pg + n, run = 0, dropped = 0;
+
+	while (pg < end) {
+		if (!run && !(s->bits[M_MAPPED][pg / 64] >> (pg % 64))) {
+			pg = (pg | 63) + 1;         /* nothing mapped in this word */
+			continue;
+		}
+		if (test(s, M_MAPPED, pg) && drop(ctx, pg)) {
+			run++;
+		} else if (run) {
+			unmap_run(s, pg - run, run);
+			dropped += run;
+			run = 0;
+		}
+		pg++;
+	}
+	if (run) {
+		unmap_run(s, end - run, run);
+		dropped += run;
+	}
+	return dropped;
+}
+
+/* A CR3 load with page tables traced, one pass over the mapped runs:
+ * the non-global pages go, the global ones keep their tables traced
+ * (pttrace.h: the tables nothing keeps stop being traced). */
+static void cr3_run(struct shadow *s, uint32_t pg, uint32_t n)
+{
+	for (uint32_t end = pg + n, e; pg < end; pg = e) {
+		bool global = test(s, M_GLOBAL, pg);
+		for (e = pg + 1; e < end && test(s, M_GLOBAL, e) == global; e++)
+			;
+		if (global)
+			pttrace_keep(s->pt, pg, e - pg);
+		else
+			unmap_run(s, pg, e - pg);
+	}
+}
+
+/* Nothing is mapped: no table stays traced. */
+static void retire_tables(struct shadow *s)
+{
+	if (!s->pt)
+		return;
+	pttrace_retire_begin(s->pt);
+	pttrace_retire_end(s->pt);
+}
+
 int shadow_reset(struct shadow *s, bool paging, char *err, size_t errlen)
 {
 	flush_all(s);
+	retire_tables(s);        /* while s->paging still says how to */
 	s->paging = paging;
 	s->entered = -1;
 	if (paging)
@@ -481,9 +544,14 @@ void shadow_new_cr3(struct shadow *s)
 		return;
 	if (s->count[M_GLOBAL] == 0) {
 		flush_all(s);
-		return;
+		retire_tables(s);
+	} else if (s->pt) {
+		pttrace_retire_begin(s->pt);
+		for_runs(s, M_MAPPED, M_COUNT, 0, NPAGES, cr3_run);
+		pttrace_retire_end(s->pt);
+	} else {
+		for_runs(s, M_MAPPED, M_GLOBAL, 0, NPAGES, unmap_run);
 	}
-	for_runs(s, M_MAPPED, M_GLOBAL, 0, NPAGES, unmap_run);
 }
 
 void shadow_invlpg(struct shadow *s, uint32_t lin)
@@ -594,6 +662,13 @@ struct shadow *shadow_new(const struct shadow_config *cfg, char *err,
 		shadow_free(s);
 		return NULL;
 	}
+	if (cfg->trace_tables) {
+		s->pt = pttrace_new(s, s->nframes, cfg->counters, err, errlen);
+		if (!s->pt) {
+			shadow_free(s);
+			return NULL;
+		}
+	}
 	if (cfg->use_pku) {
 		s->pkey = pkey_alloc(0, 0);
 		if (s->pkey >= 0)
@@ -613,6 +688,7 @@ void shadow_free(struct shadow *s)
 		return;
 	if (s->pkey >= 0)
 		pkey_free(s->pkey);
+	pttrace_free(s->pt);
 	for (int m = 0; m < M_COUNT; m++)
 		free(s->bits[m]);
 	free(s->frame_of);

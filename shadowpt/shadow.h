@@ -10,10 +10,13 @@
  * tells the caller to give the guest a #PF, or to emulate the access
  * (guest-physical address outside RAM: MMIO, or nothing).
  *
- * The mappings behave like a TLB: a guest write to its page tables is not
- * seen until the guest invalidates (INVLPG, CR3 load, CR4.PGE toggle),
- * which the architecture requires of it anyway; any host fault re-walks
- * the tables, so rights the guest raised are seen at once.  Accessed and
+ * By default the mappings behave like a TLB: a guest write to its page
+ * tables is not seen until the guest invalidates (INVLPG, CR3 load,
+ * CR4.PGE toggle), which the architecture requires of it anyway; any host
+ * fault re-walks the tables, so rights the guest raised are seen at once.
+ * With `trace_tables` (--shadow=traced) the page directory and page
+ * tables behind the mappings are write-traced (pttrace.h) and a guest
+ * write to an entry drops the mappings it produced at once.  Accessed and
  * dirty bits are exact: a page is mapped writable only once the guest's
  * D bit is set (the write that sets it faults first).
  *
@@ -50,6 +53,7 @@ struct shadow_config {
 	uint64_t low, top;       /* window popek may map: [low, top) */
 	bool use_pku;            /* false: --no-pku */
 	uint64_t *counters;      /* the VM's counters (vmm/counters.def) */
+	bool trace_tables;       /* --shadow=traced: see below */
 };
 
 /* The guest's paging state, for one walk. */

@@ -103,6 +103,7 @@ int walk(const struct walk_req *r, const struct walk_mem *m,
 			return fault(out, err | WALK_PF_P);
 		out->writable = pde & PG_RW;
 		out->user = pde & PG_US;
+		out->pde_addr = pde_addr;
 		return finish(r, m, pde_addr, pde, true, out);
 	}
 	pte_addr = (pde & ~0xFFFu) + 4 * ((r->linear >> 12) & 0x3FF);
@@ -116,5 +117,7 @@ int walk(const struct walk_req *r, const struct walk_mem *m,
 		return fault(out, err | WALK_PF_P);
 	out->writable = pde & pte & PG_RW;
 	out->user = pde & pte & PG_US;
+	out->pde_addr = pde_addr;
+	out->pte_addr = pte_addr;
 	return finish(r, m, pte_addr, pte, false, out);
 }

@@ -60,6 +60,10 @@ struct walk_result {
 	/* D of the final entry after the walk (set by a write), valid when
 	 * !fault; true with paging off. */
 	bool dirty;
+	/* Guest-physical addresses of the entries used, valid when !fault
+	 * with paging on: the PDE, and the PTE of a 4 KiB page (0 for a
+	 * 4 MiB page).  The shadow's page-table tracer keys on them. */
+	uint32_t pde_addr, pte_addr;
 };
 
 /*

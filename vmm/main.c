@@ -42,6 +42,11 @@ static void usage(FILE *f)
 "                    listening unix socket popek connects to\n"
 "  --no-pku          keep guest supervisor pages from guest user code by\n"
 "                    unmapping them, not with protection keys\n"
+"  --shadow=tlb|traced\n"
+"                    tlb (default): the shadow MMU caches translations\n"
+"                    like a TLB, guest PTE changes count after INVLPG or a\n"
+"                    CR3 load; traced: guest page tables are write-traced\n"
+"                    and a PDE/PTE write takes effect at once (dearer)\n"
 "  --disk PATH[,ro]  a raw disk image as a virtio block device on PCI\n"
 "                    (size a multiple of 512; locked while popek runs;\n"
 "                    ,ro: read-only, guest writes fail)\n"
@@ -88,7 +93,8 @@ static int parse_disk(char *arg, struct vm_config *cfg)
 }
 
 enum { OPT_APPEND = 256, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
-       OPT_TRACE_MSR, OPT_NO_PKU, OPT_SERIAL, OPT_DISK, OPT_HELP };
+       OPT_TRACE_MSR, OPT_NO_PKU, OPT_SHADOW, OPT_SERIAL, OPT_DISK,
+       OPT_HELP };
 
 static const struct option run_opts[] = {
 	{ "append", required_argument, NULL, OPT_APPEND },
@@ -98,6 +104,7 @@ static const struct option run_opts[] = {
 	{ "strict-io", no_argument, NULL, OPT_STRICT },
 	{ "trace-msr", no_argument, NULL, OPT_TRACE_MSR },
 	{ "no-pku", no_argument, NULL, OPT_NO_PKU },
+	{ "shadow", required_argument, NULL, OPT_SHADOW },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -132,6 +139,15 @@ static int cmd_run(int argc, char **argv)
 		case OPT_STRICT: cfg.strict_io = true; break;
 		case OPT_TRACE_MSR: cfg.trace_msr = true; break;
 		case OPT_NO_PKU: cfg.no_pku = true; break;
+		case OPT_SHADOW:
+			if (!strcmp(optarg, "tlb"))
+				cfg.shadow_traced = false;
+			else if (!strcmp(optarg, "traced"))
+				cfg.shadow_traced = true;
+			else
+				return bad("--shadow=%s: unknown shadow mode (tlb or "
+				           "traced)", optarg);
+			break;
 		case OPT_SERIAL:
 			if (serial_spec_check(optarg, err, sizeof(err)) < 0)
 				return bad("%s", err);

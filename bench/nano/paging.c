@@ -20,6 +20,11 @@
  *              INVLPG, and a load from that page
  *     .inv       the PTE write and the INVLPG
  *     .touch     the load (through the new translation)
+ *   ptewrite   ptemod without the INVLPG: only with coherent=1, for popek
+ *              --shadow=traced (elsewhere the load may read the old frame,
+ *              which the architecture allows, and the check stops the VM)
+ *     .write     the PTE write
+ *     .touch     the load
  *   cr3switch  per switch: MOV to CR3 of the other of two address spaces,
  *              then one load from each of its 64 pages (4 KiB, not global;
  *              the kernel's identity map is global, as Linux's is)
@@ -34,8 +39,9 @@
  * the same address nine times in a row, INVLPGs in between or not.
  *
  * Command line: n=N samples (default 5000); op=NAME runs one operation
- * (pgfault, pgfix, ptemod, cr3switch, touch64) or none (set-up only: the
- * baseline of bench/nano/run's counting pass).  Memory: 0-8 MiB identity
+ * (pgfault, pgfix, ptemod, ptewrite, cr3switch, touch64) or none (set-up
+ * only: the baseline of bench/nano/run's counting pass); coherent=1 adds
+ * ptewrite to the run of all of them.  Memory: 0-8 MiB identity
  * mapped with global 4 KiB pages; the test pages at 1 GiB.
  */
 #include "kit.h"
@@ -158,6 +164,11 @@ static void report(const char *op, int slot)
 	printf("nano %s %u\n", op, median_u32(samples[slot], n));
 }
 
+static void report_part(const char *op, const char *part, int slot)
+{
+	printf("nano %s.%s %u\n", op, part, median_u32(samples[slot], n));
+}
+
 static void bench_pgfault(void)
 {
 	kit_gate(VEC_PF, pf_skip, GATE_INT);
@@ -192,25 +203,37 @@ static void bench_pgfix(void)
 	report("pgfix.resume", 3);
 }
 
-static void bench_ptemod(void)
+/* ptemod, and ptewrite when !inv. */
+static void pte_change(const char *op, bool inv)
 {
 	for (int i = 0; i < n; i++) {
 		uint32_t a = PG_MOD(i & 1), f = (uint32_t)(i >> 1) & 1;
 		volatile uint32_t *pte = &bench_pt_a[PT_INDEX(a)];
 		uint32_t t0 = kit_tsc();
 		*pte = frame(mod_frame[f]) | PG_P | PTE_RW;
-		invlpg(a);
+		if (inv)
+			invlpg(a);
 		uint32_t t1 = kit_tsc();
 		uint32_t v = *(volatile uint32_t *)a;
 		uint32_t t2 = kit_tsc();
 		samples[0][i] = t2 - t0;
 		samples[1][i] = t1 - t0;
 		samples[2][i] = t2 - t1;
-		expect("ptemod", v, MARK_MOD(f));
+		expect(op, v, MARK_MOD(f));
 	}
-	report("ptemod", 0);
-	report("ptemod.inv", 1);
-	report("ptemod.touch", 2);
+	report(op, 0);
+	report_part(op, inv ? "inv" : "write", 1);
+	report_part(op, "touch", 2);
+}
+
+static void bench_ptemod(void)
+{
+	pte_change("ptemod", true);
+}
+
+static void bench_ptewrite(void)
+{
+	pte_change("ptewrite", false);
 }
 
 /* One load from each working-set page; the sum of their markers. */
@@ -263,12 +286,14 @@ static void bench_touch64(void)
 static const struct {
 	const char *name;
 	void (*run)(void);
+	bool coherent;            /* in the run of all only with coherent=1 */
 } ops[] = {
-	{ "pgfault", bench_pgfault },
-	{ "pgfix", bench_pgfix },
-	{ "ptemod", bench_ptemod },
-	{ "cr3switch", bench_cr3switch },
-	{ "touch64", bench_touch64 },
+	{ "pgfault", bench_pgfault, false },
+	{ "pgfix", bench_pgfix, false },
+	{ "ptemod", bench_ptemod, false },
+	{ "ptewrite", bench_ptewrite, true },
+	{ "cr3switch", bench_cr3switch, false },
+	{ "touch64", bench_touch64, false },
 };
 #define NOPS (int)(sizeof(ops) / sizeof(ops[0]))
 
@@ -286,17 +311,19 @@ int guest_main(void)
 		known = strcmp(op, ops[i].name) == 0;
 	if (!known) {
 		printf("bench/nano/paging: unknown op=%s (pgfault pgfix ptemod "
-		       "cr3switch touch64 none)\n", op);
+		       "ptewrite cr3switch touch64 none)\n", op);
 		return 2;
 	}
 	n = cmdline_int("n", 5000);
 	if (n < 1 || n > MAX_N)
 		n = 5000;
+	bool coherent = cmdline_int("coherent", 0) == 1;
 	kit_tables();
 	if (!setup_paging())
 		return 2;
 	for (int i = 0; i < NOPS; i++)
-		if (op == NULL || strcmp(op, ops[i].name) == 0)
+		if (op == NULL ? !ops[i].coherent || coherent :
+		    strcmp(op, ops[i].name) == 0)
 			ops[i].run();
 	return 0;
 }

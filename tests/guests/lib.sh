@@ -29,7 +29,8 @@
 #
 # POPEK_MODE=bt|trap puts --mode=POPEK_MODE into every `popek run` (the
 # tests/guests/trap/ variants set it); $popek_mode is the mode the runs
-# use (popek's default, bt, when it is unset).
+# use (popek's default, bt, when it is unset).  POPEK_SHADOW=tlb|traced
+# likewise puts --shadow=POPEK_SHADOW (the tests/guests/traced/ variants).
 # POPEK (default ./popek) and GUESTS (default tests/guests) may be set in
 # the environment, e.g. to run the same cases against a reference runner.
 # Exit 99 (hard error) when popek is missing: a test that never ran must
@@ -83,6 +84,10 @@ run_popek() {
 	if [ -n "${POPEK_MODE:-}" ] && [ "$1" = run ]; then
 		shift
 		set -- run --mode="$POPEK_MODE" "$@"
+	fi
+	if [ -n "${POPEK_SHADOW:-}" ] && [ "$1" = run ]; then
+		shift
+		set -- run --shadow="$POPEK_SHADOW" "$@"
 	fi
 	# A limit catches hangs; under software emulation everything is
 	# slower and a loaded machine makes it slower still.

@@ -115,3 +115,11 @@ TRAP_TESTS = \
 	tests/guests/trap/virtio-blk.sh
 TESTS += $(TRAP_TESTS)
 EXTRA_DIST += $(TRAP_TESTS)
+
+# The paging guests with the guest's page tables write-traced
+# (--shadow=traced).
+TRACED_TESTS = \
+	tests/guests/traced/paging-misc.sh \
+	tests/guests/traced/paging.sh
+TESTS += $(TRACED_TESTS)
+EXTRA_DIST += $(TRACED_TESTS)

@@ -24,6 +24,11 @@
  *                  "spurious" fault (§4.10.4.3).
  *   paging-off-*   CR0.PG=0 gives back identity translation; PG=1 again
  *                  brings the page tables back.
+ *   coherent-*     only with `coherent=1` (popek --shadow=traced): a PTE
+ *                  or PDE change WITHOUT INVLPG is seen at the next access
+ *                  (a new frame, not present, read-only, another table).
+ *                  The architecture allows either translation there, so
+ *                  the guest asserts it only when told the MMU is coherent.
  *   mmio-*, unclaimed-phys-*   only with `mmio=1` on the command line
  *                  (popek; QEMU has nothing there): popek's test device at
  *                  guest-physical MMIO_TESTDEV (devices/testdev.c) mapped
@@ -455,6 +460,44 @@ static void test_paging_off(void)
 	check(rd(PAGED_OFF + 4) == 0x9B9B9B9B, "paging-off-write-went-to-phys");
 }
 
+/* --- no INVLPG (coherent=1: popek --shadow=traced) ------------------------- */
+
+static void test_coherent(void)
+{
+	volatile uint32_t *pte = pte_of(L_INV), *pde = &pd[L_AS >> 22];
+	uint32_t v = 0, before;
+	bool faulted;
+
+	*pte = (uint32_t)frame1 | PTE_KERNEL;
+	invlpg(L_INV);
+	before = rd(L_INV);                     /* cached */
+	*pte = (uint32_t)frame2 | PTE_KERNEL;
+	check(before == 0x11111111 && rd(L_INV) == 0x22222222,
+	      "coherent-pte-new-frame");
+	*pte = 0;
+	faulted = faulting_read(L_INV + 0x40, &v);
+	check(faulted && pf_err == 0 && pf_cr2 == L_INV + 0x40,
+	      "coherent-pte-unmapped-faults");
+	*pte = (uint32_t)frame2 | PTE_KERNEL;
+	wr(L_INV + 0x44, 0x22222222);           /* cached writable */
+	*pte = (uint32_t)frame2 | PG_P;
+	faulted = faulting_write(L_INV + 0x44, 0x12345678);
+	check(faulted && pf_err == (PF_P | PF_W) && frame2[0x11] == 0x22222222,
+	      "coherent-pte-readonly-write-faults");
+	/* The PDE of L_AS in pd: one space's table, then another's. */
+	*pde = (uint32_t)pt_as[0] | PDE_ALL;
+	invlpg(L_AS);
+	before = rd(L_AS);
+	*pde = (uint32_t)pt_as[1] | PDE_ALL;
+	v = rd(L_AS);
+	if (!check(before == frame_as[0][0] && v == frame_as[1][0] &&
+	           before != v, "coherent-pde-new-table"))
+		printf("  read 0x%x then 0x%x (want 0x%x then 0x%x)\n", before,
+		       v, frame_as[0][0], frame_as[1][0]);
+	*pde = 0;
+	invlpg(L_AS);
+}
+
 /* --- MMIO (mmio=1: popek only) -------------------------------------------- */
 
 #define MMIO_RW(bits, type, suffix, reg)                                  \
@@ -547,5 +590,7 @@ int guest_main(void)
 	else
 		puts("paging: mmio checks skipped "
 		     "(mmio=1 runs them; popek only)\n");
+	if (cmdline_int("coherent", 0) == 1)
+		test_coherent();
 	return finish();
 }

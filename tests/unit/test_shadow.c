@@ -55,6 +55,7 @@ static struct shadow *sh;
 static uint32_t next_pt;
 static struct shadow_result res;
 static char err[512];
+static bool trace_tables;       /* the `traced` suite: --shadow=traced */
 
 static const struct shadow_regs k0 = {
 	.cr0 = CR0_PE | CR0_WP | CR0_PG, .cr3 = PD,
@@ -70,7 +71,7 @@ static uint32_t marker(uint32_t phys)
 
 static void new_shadow(uint64_t lo, uint64_t top, bool pku)
 {
-	struct shadow_config cfg = { &ram, lo, top, pku, ctr };
+	struct shadow_config cfg = { &ram, lo, top, pku, ctr, trace_tables };
 
 	shadow_free(sh);
 	sh = shadow_new(&cfg, err, sizeof err);
@@ -99,6 +100,12 @@ static void setup_pku(void)
 		cr_skip_test("the host has no protection keys");
 }
 
+static void setup_traced(void)
+{
+	trace_tables = true;
+	setup_common(false);
+}
+
 static void teardown(void)
 {
 	shadow_free(sh);
@@ -109,6 +116,7 @@ static void teardown(void)
 
 TestSuite(shadow, .init = setup, .fini = teardown);
 TestSuite(pku, .init = setup_pku, .fini = teardown);
+TestSuite(traced, .init = setup_traced, .fini = teardown);
 
 /* --- guest page tables --------------------------------------------------- */
 
@@ -909,4 +917,181 @@ Test(pku, a_page_that_became_user_loses_its_key)
 	shadow_enter(sh, 3);
 	cr_assert_eq(probe(0x40001000, true), 0);
 	shadow_enter(sh, 0);
+}
+
+/* --- --shadow=traced: the page-table tracer (shadowpt/pttrace.c) ---------- */
+
+/* The guest wrote entry *e (already changed in RAM), as the emulator's
+ * write and shadow_wrote() would report it. */
+static void wrote(uint32_t *e)
+{
+	shadow_wrote(sh, (uint32_t)((uint8_t *)e - ram.host), 4);
+}
+
+static uint32_t table_of(uint32_t lin)
+{
+	return *pde(lin) & ~0xfffu;
+}
+
+Test(traced, tables_behind_a_mapping_are_traced_and_map_read_only)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	map4k(0x40005000, table_of(0x40001000), RW | US, RW | US | A | D);
+	map4k(0x40006000, PD, RW | US, RW | US | A | D);
+
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	cr_assert(shadow_is_traced(sh, PD));
+	cr_assert(shadow_is_traced(sh, table_of(0x40001000)));
+	cr_assert_not(shadow_is_traced(sh, 0x123000));
+	/* The guest reaches its own tables through the window: read-only,
+	 * a write is the SHADOW_TRACED path (emulated, then shadow_wrote). */
+	cr_assert_eq(fault(&u3, 0x40005000, HOST_W), SHADOW_TRACED);
+	expect_map(0x40005000, table_of(0x40001000), "r-xs");
+	cr_assert_eq(fault(&u3, 0x40006000, HOST_W), SHADOW_TRACED);
+	expect_map(0x40006000, PD, "r-xs");
+}
+
+Test(traced, a_pte_write_drops_the_page_it_mapped_and_no_other)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	map4k(0x40002000, 0x150000, RW | US, RW | US | A | D);
+	map4k(0x40401000, 0x160000, RW | US, RW | US | A | D);
+	map4k(0x00c00000 + 0x2000, 0x170000, RW | US, RW | US | A | D | G);
+
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x40002000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x40401000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x00c02000, 0), SHADOW_MAPPED);
+	*pte(0x40002000) = 0x155000 | P | RW | US | A | D;
+	wrote(pte(0x40002000));
+	cr_assert_not(mapped(0x40002000), "the changed PTE's page stayed");
+	expect_map(0x40001000, 0x123000, "rwxs");
+	expect_map(0x40401000, 0x160000, "rwxs");
+	expect_map(0x00c02000, 0x170000, "rwxs");
+	cr_assert_eq(ctr[CTR_pt_dropped], 1);
+	/* No INVLPG: the next access sees the new frame. */
+	cr_assert_eq(fault(&u3, 0x40002000, 0), SHADOW_MAPPED);
+	cr_assert_eq(read_lin(0x40002000), marker(0x155000));
+
+	/* A byte of the entry (the guest clears R/W with an AND): the same. */
+	*(uint8_t *)pte(0x40401000) &= (uint8_t)~RW;
+	shadow_wrote(sh, (uint32_t)((uint8_t *)pte(0x40401000) - ram.host), 1);
+	cr_assert_not(mapped(0x40401000));
+	cr_assert_eq(fault(&u3, 0x40401000, HOST_W), SHADOW_GUEST_PF);
+	expect_map(0x40001000, 0x123000, "rwxs");
+}
+
+Test(traced, a_pde_write_drops_its_4m_range)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	map4k(0x40003000, 0x150000, RW | US, RW | US | A | D);
+	map4k(0x40401000, 0x160000, RW | US, RW | US | A | D);
+	map4m(0x00c00000, 0x00400000, RW | US | A | D);
+
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x40003000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x40401000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x00c00000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x00fff000, 0), SHADOW_MAPPED);
+	*pde(0x40001000) &= ~US;                    /* now supervisor */
+	wrote(pde(0x40001000));
+	cr_assert_not(mapped(0x40001000));
+	cr_assert_not(mapped(0x40003000));
+	expect_map(0x40401000, 0x160000, "rwxs");
+	expect_map(0x00c00000, 0x00400000, "rwxs");
+	cr_assert_eq(ctr[CTR_pt_dropped], 2);
+	cr_assert_eq(fault(&u3, 0x40003000, 0), SHADOW_GUEST_PF);
+	/* A 4 MiB page: every piece of it. */
+	map4m(0x00c00000, 0x00800000, RW | US | A | D);
+	wrote(pde(0x00c00000));
+	cr_assert_not(mapped(0x00c00000));
+	cr_assert_not(mapped(0x00fff000));
+	expect_map(0x40401000, 0x160000, "rwxs");
+	cr_assert_eq(fault(&u3, 0x00c00000, 0), SHADOW_MAPPED);
+	cr_assert_eq(read_lin(0x00c00000), marker(0x00800000));
+}
+
+Test(traced, writes_to_entries_that_mapped_nothing_change_nothing)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	map4k(0x40002000, 0x150000, RW | US, RW | US | A | D);   /* not used */
+
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	*pte(0x40002000) = 0x155000 | P | RW | US | A | D;
+	wrote(pte(0x40002000));                   /* a PTE nothing came through */
+	wrote(pde(0x80000000));                   /* a not-present PDE */
+	wrote(ent(table_of(0x40001000) + 4 * 1000));
+	shadow_wrote(sh, 0x123000, 4);            /* a data frame, not traced */
+	expect_map(0x40001000, 0x123000, "rwxs");
+	cr_assert_eq(ctr[CTR_pt_dropped], 0);
+	cr_assert_eq(ctr[CTR_shadow_unmaps], 0);
+	cr_assert_eq(ctr[CTR_pt_writes], 3);
+}
+
+Test(traced, a_table_used_under_two_pdes_drops_both_pages)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	*pde(0x40400000) = *pde(0x40001000);      /* the same table again */
+
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x40401000, 0), SHADOW_MAPPED);
+	*pte(0x40001000) = 0x155000 | P | RW | US | A | D;
+	wrote(pte(0x40001000));
+	cr_assert_not(mapped(0x40001000));
+	cr_assert_not(mapped(0x40401000));
+}
+
+Test(traced, a_cr3_load_untraces_tables_only_globals_still_use)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	map4k(0x40401000, 0x160000, RW | US, RW | US | A | D | G);
+	uint32_t t_ng = table_of(0x40001000), t_g = table_of(0x40401000);
+
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x40401000, 0), SHADOW_MAPPED);
+	shadow_new_cr3(sh);
+	cr_assert_not(shadow_is_traced(sh, t_ng));
+	cr_assert(shadow_is_traced(sh, t_g));
+	cr_assert(shadow_is_traced(sh, PD), "the global page came through it");
+	cr_assert_eq(ctr[CTR_pt_retired], 1);
+	/* The surviving global page still follows its PTE. */
+	*pte(0x40401000) = 0x155000 | P | RW | US | A | D | G;
+	wrote(pte(0x40401000));
+	cr_assert_not(mapped(0x40401000));
+	/* Paging off and on: nothing is left traced. */
+	cr_assert_eq(shadow_reset(sh, true, err, sizeof err), 0, "%s", err);
+	cr_assert_not(shadow_is_traced(sh, t_g));
+	cr_assert_not(shadow_is_traced(sh, PD));
+}
+
+Test(traced, an_untraceable_table_drops_what_it_mapped_then_acts_as_a_tlb)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	map4k(0x40401000, 0x160000, RW | US, RW | US | A | D);
+	uint32_t t = table_of(0x40001000);
+
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	cr_assert_eq(fault(&u3, 0x40401000, 0), SHADOW_MAPPED);
+	shadow_untraceable(sh, t + 8);
+	cr_assert_not(mapped(0x40001000));
+	expect_map(0x40401000, 0x160000, "rwxs");
+	cr_assert_not(shadow_is_traced(sh, t));
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	cr_assert_not(shadow_is_traced(sh, t), "traced again");
+	/* Its writes are no longer seen: INVLPG, as with --shadow=tlb. */
+	*pte(0x40001000) = 0x155000 | P | RW | US | A | D;
+	expect_map(0x40001000, 0x123000, "rwxs");
+	shadow_invlpg(sh, 0x40001000);
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	cr_assert_eq(read_lin(0x40001000), marker(0x155000));
+}
+
+Test(shadow, tlb_mode_traces_no_tables)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	cr_assert_not(shadow_is_traced(sh, PD));
+	cr_assert_not(shadow_is_traced(sh, table_of(0x40001000)));
+	cr_assert_eq(ctr[CTR_pt_traced], 0);
 }
