@@ -13,6 +13,9 @@
  *                      jmp rel32 → exit(next)
  *  - CLI, STI, PUSHF, POPF, RET, JMP/CALL r/m: inline sequences
  *    (inline.c); the branches end the block.
+ *  - an IDENT instruction the monitor marked (ops->force_callout: its
+ *    stores keep faulting on a write-traced page): an EMULATE callout,
+ *    so that the store is emulated without a fault (adaptive).
  *  - everything else (scan_needs_monitor, and the forms inline.c does
  *    not take): an EMULATE callout at its EIP, which ends the block.
  * A block that stops for another reason (page end, instruction limit)
@@ -172,7 +175,13 @@ int tc_emit_block(struct tc *tc, struct tc_block *blk, uint32_t bi,
 		const struct scan_insn *si = &sb->insn[i];
 		const uint8_t *b = bytes + si->offset;
 
-		if (si->cls == SCAN_IDENT && !(si->flags & SCAN_F_RESV_SEG)) {
+		if (si->cls == SCAN_IDENT && tc->ops.force_callout &&
+		    tc->ops.force_callout(tc->ops.ctx, si->eip)) {
+			tc_map(&o, si->eip);      /* adaptive: emulate the store */
+			tc_far_to_site(&o, TC_SITE_EMULATE, SCAN_IDENT, si->eip, 0);
+			ended = true;
+			break;
+		} else if (si->cls == SCAN_IDENT && !(si->flags & SCAN_F_RESV_SEG)) {
 			tc_map(&o, si->eip);
 			tc_put(&o, b, si->len);
 		} else if (si->cls == SCAN_BRANCH_DIRECT) {

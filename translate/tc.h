@@ -99,6 +99,9 @@ struct tc_ops {
 	/* Guest-physical frame (address >> 12) that linear page `lin`
 	 * maps to now, for a supervisor fetch; -1 when unmapped. */
 	int (*frame_of)(void *ctx, uint32_t lin, uint32_t *frame);
+	/* Adaptive translation: an IDENT instruction at this guest EIP is
+	 * to be an EMULATE callout (site class SCAN_IDENT).  May be NULL. */
+	bool (*force_callout)(void *ctx, uint32_t eip);
 	/* The cache was flushed: nothing is translated any more. */
 	void (*flushed)(void *ctx);
 	void *ctx;

@@ -112,9 +112,49 @@ static bool trace_frame(struct vcpu *v, uint32_t f)
 	return true;
 }
 
+#define HOT_SLOTS (sizeof(((struct bt_state *)0)->hot) / sizeof(struct bt_hot))
+#define HOT_AFTER 4       /* traced faults before the store is a callout */
+
+/* The slot of eip, or the empty one where it would go; NULL when full. */
+static struct bt_hot *hot_slot(struct bt_state *b, uint32_t eip)
+{
+	for (unsigned i = 0, h = (eip * 0x9E3779B1u) >> 22; i < HOT_SLOTS; i++) {
+		struct bt_hot *e = &b->hot[(h + i) % HOT_SLOTS];
+		if (e->faults == 0 || e->eip == eip)
+			return e;
+	}
+	return NULL;
+}
+
+static bool force_callout(void *ctx, uint32_t eip)
+{
+	struct vcpu *v = ctx;
+	struct bt_hot *e = hot_slot(&v->bt, eip);
+
+	return e && e->faults && e->eip == eip && e->forced;
+}
+
+void bt_traced_write(struct vcpu *v, uint32_t eip)
+{
+	struct bt_hot *e;
+	uint32_t phys;
+
+	if (!v->bt.tc || !v->bt.from_tc || !(e = hot_slot(&v->bt, eip)))
+		return;
+	e->eip = eip;
+	if (e->forced || ++e->faults < HOT_AFTER)
+		return;
+	e->forced = true;
+	v->vm->counters[CTR_bt_adaptive]++;
+	if (system_peek_ram(v, v->cpu.seg_base[SEG_CS] + eip, &phys) == 0)
+		tc_invalidate_frame(v->bt.tc, phys / PAGE);
+	v->bt.resume_ok = false;
+}
+
 int bt_init(struct vcpu *v, char *err, size_t errlen)
 {
 	struct tc_ops ops = { .frame_of = frame_of, .flushed = flushed,
+	                      .force_callout = force_callout,
 	                      .ctx = v, .counters = v->vm->counters };
 
 	if (vcpu_ldt_flat(BT_TC_CS_INDEX, true) < 0 || write_gs_segment() < 0) {
@@ -278,6 +318,7 @@ void bt_after_exit(struct vcpu *v)
 	struct switch_area *a = v->area;
 	uint32_t eip;
 
+	v->bt.from_tc = false;
 	if (!v->bt.entry)
 		return;
 	v->bt.resume_ok = false;
@@ -327,6 +368,7 @@ void bt_after_exit(struct vcpu *v)
 		return;
 	}
 	v->bt.stepping = false;
+	v->bt.from_tc = true;
 	if (own_step)
 		v->exit.reason = EXIT_KICK;      /* popek's TF, not the guest's */
 	v->cpu.eip = eip;

@@ -39,6 +39,10 @@ struct bt_state {
 	bool stepping;
 	uint32_t step_tc;
 	uint64_t lookup_epoch;     /* CR3 loads + INVLPGs + flushes seen */
+	bool from_tc;              /* the last exit came from translated code */
+	/* Adaptive translation: guest EIPs whose stores keep faulting on
+	 * write-traced pages (open addressing; forced ones are callouts). */
+	struct bt_hot { uint32_t eip; uint16_t faults; bool forced; } hot[1024];
 	/* A TC address that continues the guest at resume_eip. */
 	uint32_t resume_eip, resume_tc, resume_cs_base;
 	uint64_t resume_gen;
@@ -69,6 +73,11 @@ void bt_note_pending(void);
  * the exit into the guest's view (EIP, CS) — a callout becomes
  * EXIT_CALLOUT. */
 void bt_after_exit(struct vcpu *v);
+
+/* The instruction at guest `eip` (translated code) faulted on a
+ * write-traced page and was emulated: after a few times, retranslate it
+ * as a callout that emulates the store without the fault. */
+void bt_traced_write(struct vcpu *v, uint32_t eip);
 
 /* EXIT_CALLOUT: the site it came from, with EIP set to its guest EIP;
  * a BRANCH site is dealt with here (chained where it can be) and NULL

@@ -283,9 +283,14 @@ static void exit_page_fault(struct vcpu *v)
 		/* An instruction popek does not emulate (a PUSH onto a stack
 		 * that shares its page with a GDT): give the page up and let
 		 * the guest write it natively from now on. */
+	{
+		uint32_t eip = v->cpu.eip;
 		if (emulate_with(v, &mmio_ops, UNKNOWN_RETURN) == EMU_UNSUPPORTED)
 			shadow_untraceable(v->vm->shadow, res.phys);
+		else
+			bt_traced_write(v, eip);   /* adaptive translation */
 		return;
+	}
 	case SHADOW_BAD_TABLE:
 		vcpu_crash(v, "guest page tables (CR3 0x%08x) reach outside guest "
 		           "RAM (%llu MiB) for linear address 0x%08x", v->sys.cr3,
@@ -367,6 +372,7 @@ static void exit_callout(struct vcpu *v)
 	case SCAN_UNDEFINED:
 		system_deliver(v, VEC_UD, INT_EXCEPTION, false, 0);
 		return;
+	case SCAN_IDENT:              /* adaptive: a store to a traced page */
 	case SCAN_SEGREG_RESERVED:    /* a use of %gs: the guest's own */
 		emulate_with(v, &mmio_ops, UNKNOWN_REPORT);
 		return;

@@ -83,6 +83,19 @@ int guest_main(void)
 	}
 	__asm__ volatile("cli");
 	outl(0, PORT_TIMER_PERIOD);
+
+	/* %gs is the monitor's inside translated code: the guest's own
+	 * %gs, its loads and its memory accesses, are emulated. */
+	static volatile uint32_t word = 0x1234;
+	uint32_t got, sel;
+	__asm__ volatile("movw $0x10, %%ax\n\tmovw %%ax, %%gs\n\t"
+	                 "movl %%gs:(%2), %0\n\t"
+	                 "movl $0x5678, %%gs:(%2)\n\t"
+	                 "movw %%gs, %w1\n\tmovzwl %w1, %1"
+	                 : "=&r"(got), "=&r"(sel) : "r"(&word) : "eax", "memory");
+	/* (trap mode reads the host's selector for %gs: its residue) */
+	check(got == 0x1234 && word == 0x5678 && (!bt || sel == 0x10),
+	      "inline-guest-gs-load-store-and-selector");
 	printf("inline: %u ticks, %u with IF = 0\n", ticks, ticks_if0);
 	check(bad_flags == 0, "inline-pushf-popf-arithmetic-flags");
 	check(bad_calls == 0, "inline-indirect-call-and-ret");

@@ -76,7 +76,7 @@ GUEST_TESTS += tests/guests/paging.sh tests/guests/paging-misc.sh \
 GUEST_TESTS += tests/guests/serial.sh tests/guests/pit-rate.sh
 GUEST_TESTS += tests/guests/rtc.sh tests/guests/reset.sh
 GUEST_TESTS += tests/guests/pci.sh tests/guests/virtio-blk.sh
-GUEST_TESTS += tests/guests/smc.sh tests/guests/inline.sh
+GUEST_TESTS += tests/guests/smc.sh tests/guests/inline.sh tests/guests/adaptive.sh
 # The PCI and virtio guests share a header-only driver.
 tests/guests/pci.o32 tests/guests/virtio-blk.o32: \
 	$(srcdir)/tests/guests/virtio-drv.h
