@@ -571,6 +571,11 @@ static int check_pages(struct check *c)
 	return 0;
 }
 
+static int (*const steps[])(struct check *) = {
+	scan_guest, decode_emitted, check_insns, check_rewrite, check_sites,
+	check_map, check_pages,
+};
+
 int tccheck_block(const struct tc *tc, const struct tc_src *src,
                   uint32_t start, char *why, size_t whylen)
 {
@@ -586,20 +591,8 @@ int tccheck_block(const struct tc *tc, const struct tc_src *src,
 	c->why = why;
 	c->whylen = whylen;
 	r = find_block(c, start);
-	if (!r)
-		r = scan_guest(c);
-	if (!r)
-		r = decode_emitted(c);
-	if (!r)
-		r = check_insns(c);
-	if (!r)
-		r = check_rewrite(c);
-	if (!r)
-		r = check_sites(c);
-	if (!r)
-		r = check_map(c);
-	if (!r)
-		r = check_pages(c);
+	for (size_t k = 0; !r && k < sizeof(steps) / sizeof(steps[0]); k++)
+		r = steps[k](c);
 	free(c);
 	return r;
 }

@@ -70,7 +70,8 @@ static uint32_t exit_site(uint32_t rel)
 	return id;
 }
 
-static const uint8_t jmp_1100[] = { 0xe9, 0xfb, 0x00, 0x00, 0x00 }; /* @1000 */
+/* at 0x1000: jmp 0x1100 */
+static const uint8_t jmp_1100[] = { 0xe9, 0xfb, 0x00, 0x00, 0x00 };
 static const uint8_t nop_loop[] = { 0x90, 0xeb, 0xfd };             /* jmp $-1 */
 
 /* ---- Lookup. ---- */
