@@ -140,7 +140,12 @@ static void direct(struct out *o, const struct scan_insn *si,
 		tc_map(o, next);
 		tc_jmp_exit(o, next);
 	} else {                                        /* LOOPcc, JCXZ */
-		tc_put(o, b, si->len - 1u);
+		/* Without 66: it would cut the new EIP (a TC address) to 16
+		 * bits; the target already has the 16-bit wrap.  67 stays. */
+		for (unsigned i = 0; i < pfx; i++)
+			if (b[i] != 0x66)
+				tc_put8(o, b[i]);
+		tc_put(o, b + pfx, si->len - 1u - pfx);
 		tc_put8(o, 2);
 		tc_map(o, next);
 		tc_put8(o, 0xEB);
@@ -171,9 +176,12 @@ int tc_emit_block(struct tc *tc, struct tc_block *blk, uint32_t bi,
 	struct out o = { .tc = tc, .bi = bi, .at = blk->start };
 	bool ended = false;
 
+	blk->ninsn = 0;
 	for (unsigned i = 0; i < sb->ninsn && !o.err; i++) {
 		const struct scan_insn *si = &sb->insn[i];
 		const uint8_t *b = bytes + si->offset;
+
+		blk->ninsn++;
 
 		if (si->cls == SCAN_IDENT && tc->ops.force_callout &&
 		    tc->ops.force_callout(tc->ops.ctx, si->eip)) {

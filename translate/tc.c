@@ -201,6 +201,26 @@ static bool room(const struct tc *tc)
 	       (uint64_t)tc->code_next + TC_BLOCK_MAX <= (uint64_t)TC_END;
 }
 
+/* scan/ wrapped a 16-bit operand size branch's target to 16 bits as a
+ * linear address; with a CS base the wrap is of the EIP: redo it from
+ * the displacement (rel8 for EB, 7x, E0-E3; else rel16 under 66). */
+static void target16(struct scan_insn *si, const uint8_t *b)
+{
+	unsigned i = 0;
+	bool o16 = false;
+
+	for (; i < si->len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2E ||
+	                       b[i] == 0x3E || b[i] == 0xF2 || b[i] == 0xF3); i++)
+		o16 |= b[i] == 0x66;
+	if (!o16 || i >= si->len)
+		return;
+	uint8_t op = b[i];
+	bool rel8 = op == 0xEB || (op & 0xF0) == 0x70 || (op >= 0xE0 && op <= 0xE3);
+	int32_t rel = rel8 ? (int8_t)b[si->len - 1]
+	                   : (int16_t)(b[si->len - 2] | b[si->len - 1] << 8);
+	si->target = (si->eip + si->len + (uint32_t)rel) & 0xFFFFu;
+}
+
 uint32_t tc_translate(struct tc *tc, const struct tc_src *src, bool *used_next)
 {
 	struct scan_opts so = { .code32 = true, .reserved_seg = SEG_GS,
@@ -215,6 +235,8 @@ uint32_t tc_translate(struct tc *tc, const struct tc_src *src, bool *used_next)
 	for (unsigned i = 0; i < sb.ninsn; i++) {
 		sb.insn[i].eip -= src->cs_base;
 		sb.insn[i].target -= src->cs_base;
+		if (src->cs_base && (sb.insn[i].flags & SCAN_F_TARGET))
+			target16(&sb.insn[i], src->bytes + sb.insn[i].offset);
 	}
 	if (!room(tc))
 		tc_flush(tc);
@@ -241,7 +263,7 @@ uint32_t tc_translate(struct tc *tc, const struct tc_src *src, bool *used_next)
 		tc->hash[h] = (int32_t)bi;
 	}
 	count(tc, CTR_bt_blocks, 1);
-	count(tc, CTR_bt_guest_insns, sb.ninsn);
+	count(tc, CTR_bt_guest_insns, b->ninsn);
 	count(tc, CTR_bt_tc_bytes, b->end - b->start);
 	return b->start;
 }

@@ -23,6 +23,7 @@ struct tc_block {
 	bool one_shot;
 	uint32_t start, end;    /* its code: TC addresses [start, end) */
 	uint32_t map0, nmap;    /* its entries in tc->map, by TC address */
+	uint32_t ninsn;         /* guest instructions it translates */
 	int32_t hnext;          /* hash chain (block index), -1 ends */
 };
 

@@ -1,0 +1,36 @@
+/*
+ * check.h — the invariants of one translated block, checked from the
+ * outside against tc.h's model and emit.c's documented rewrites: shared
+ * by the translator's unit tests (tests/unit/test_translate.c) and its
+ * fuzz target (tests/fuzz/fuzz_translate.c).
+ *
+ * The checker decodes the emitted code with scan/ as 32-bit code at its
+ * TC address and asks of every instruction what it is: a copy of a
+ * guest IDENT instruction (in guest order), a CALL's push of its return
+ * address, a direct branch that stays in the block or enters another
+ * block, or `ljmp $0x33` to the stub of one of the block's own callout
+ * sites.  Anything else (a privileged or sensitive instruction, a CALL,
+ * a branch into nowhere) is a violation, and so is a map entry that
+ * gives any byte of the block a guest EIP other than the one its guest
+ * state corresponds to.  Reads the cache's tables (tc_impl.h) but
+ * changes nothing.
+ */
+#ifndef POPEK_TESTS_TRANSLATE_CHECK_H
+#define POPEK_TESTS_TRANSLATE_CHECK_H
+
+#include <stddef.h>
+
+#include "translate/tc.h"
+
+/* Under AddressSanitizer the monitor region [TC_BASE, 4 GiB) lies in
+ * the sanitizer's shadow gap: map the shadow of that range (zeroes:
+ * "addressable") so that instrumented code may touch the TC.  Nothing
+ * without ASan.  Call before tc_new. */
+void tccheck_asan_prepare(void);
+
+/* Check the block that tc_translate(tc, src) placed at TC address
+ * start.  0, or -1 with the first violation described in why. */
+int tccheck_block(const struct tc *tc, const struct tc_src *src,
+                  uint32_t start, char *why, size_t whylen);
+
+#endif
