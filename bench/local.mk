@@ -14,10 +14,12 @@ CLEANFILES += bench/exits/exits.elf bench/exits/exits.o32
 # bench/nano: the bench guest (generic guest rules) and its native i386
 # counterpart (a Linux i386 process: gcc -m32 with the multilib libc).
 noinst_DATA += bench/nano/native
-EXTRA_DIST += bench/nano/nano.c bench/nano/native.c bench/nano/run bench/tsc_hz.h
+EXTRA_DIST += bench/nano/nano.c bench/nano/native.c bench/nano/run bench/tsc_hz.h \
+	bench/nano/kloop.h
 CLEANFILES += bench/nano/nano.elf bench/nano/nano.o32 bench/nano/native
 .SECONDARY: bench/nano/nano.o32
-bench/nano/native: $(srcdir)/bench/nano/native.c $(srcdir)/bench/tsc_hz.h
+bench/nano/native: $(srcdir)/bench/nano/native.c $(srcdir)/bench/tsc_hz.h \
+		$(srcdir)/bench/nano/kloop.h
 	@$(MKDIR_P) $(@D)
 	$(AM_V_CC)$(CC) -m32 -O2 -Wall -Wextra -Werror -I$(srcdir) -o $@ $<
 
@@ -46,3 +48,4 @@ EXTRA_DIST += bench/nano/paging.c bench/nano/kit.h
 CLEANFILES += bench/nano/paging.elf bench/nano/paging.o32
 .SECONDARY: bench/nano/paging.o32
 bench/nano/nano.o32 bench/nano/paging.o32: $(srcdir)/bench/nano/kit.h
+bench/nano/nano.o32: $(srcdir)/bench/nano/kloop.h

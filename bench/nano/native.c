@@ -6,6 +6,14 @@
  *   in       inb from port 0x80 after ioperm (root only; "-" otherwise)
  *   callret  call/ret of an empty function
  *   divzero  div by zero -> SIGFPE -> handler steps over it -> sigreturn
+ *   tsc      nothing between the two timer reads (the floor)
+ *   pushf    pushf; pop %eax
+ *   popf     push %ebx; popf (%ebx: EFLAGS as pushf read them)
+ *   pushf.x100, popf.x100, callret.x100
+ *            100 in a row in one timed stretch, per operation (n/10
+ *            samples); callret: kloop.h's CALLRET_X100
+ *   kloop.nocli  kloop.h's loop without CLI/STI, per iteration (n/50
+ *            samples).  No cli, sti or kloop: CLI/STI fault at CPL 3.
  * and the counterparts of bench/nano/paging.c's operations, as close as a
  * Linux process gets to them:
  *   pgfault    a load from a PROT_NONE page -> SIGSEGV -> the handler
@@ -41,6 +49,7 @@
 #include <x86intrin.h>
 
 #include "bench/tsc_hz.h"
+#include "bench/nano/kloop.h"
 
 #define PAGE 4096u
 #define WS   64
@@ -109,6 +118,62 @@ __attribute__((noinline)) static void empty(void)
 		}                                         \
 		printf("nano %s %u\n", op, median());     \
 	} while (0)
+
+KLOOP(kloop_plain, "", "");
+static uint32_t kloop_cell;
+
+/* n/d samples, at least 11 (never more than n), as the guest takes. */
+static int fewer(int d)
+{
+	int m = n / d;
+
+	return m < 11 ? (n < 11 ? n : 11) : m;
+}
+
+/* The median of the first m samples, per `per` operations. */
+static void report_per(const char *op, int m, uint32_t per)
+{
+	int keep = n;
+
+	n = m;
+	printf("nano %s %.2f\n", op, (double)median() / per);
+	n = keep;
+}
+
+#define X100(op, ...)                                     \
+	do {                                              \
+		int m_ = fewer(10);                       \
+		for (int i = 0; i < m_; i++) {            \
+			uint32_t t0 = tsc();              \
+			__VA_ARGS__;                      \
+			samples[i] = tsc() - t0;          \
+		}                                         \
+		report_per(op ".x100", m_, 100);          \
+	} while (0)
+
+static void flag_ops(void)
+{
+	uint32_t fl;
+	int m = fewer(50);
+
+	MEASURE("tsc", (void)0);
+	MEASURE("pushf", __asm__ volatile("pushf; popl %%eax" ::: "eax", "memory"));
+	__asm__ volatile("pushf; popl %0" : "=r"(fl));
+	MEASURE("popf", __asm__ volatile("pushl %0; popf" : : "r"(fl) : "cc", "memory"));
+	X100("pushf", __asm__ volatile(".rept 100\n\tpushf\n\tpopl %%eax\n\t.endr"
+	                               ::: "eax", "memory"));
+	X100("popf", __asm__ volatile(".rept 100\n\tpushl %0\n\tpopf\n\t.endr"
+	                              : : "r"(fl) : "cc", "memory"));
+	X100("callret", __asm__ volatile(CALLRET_X100
+	                                 ::: "memory"));
+	for (int i = 0; i < m; i++) {
+		uint32_t t0 = tsc();
+		kloop_plain(KLOOP_ITERS, &kloop_cell);
+		samples[i] = tsc() - t0;
+	}
+	report_per("kloop.nocli", m, KLOOP_ITERS);
+}
+
 
 /* The guest's 2-byte load, 8b 00 (movl (%eax), %eax). */
 static inline uint32_t load2(uint32_t a)
@@ -265,6 +330,7 @@ int main(int argc, char **argv)
 	MEASURE("callret", empty());
 	MEASURE("divzero", __asm__ volatile("xorl %%edx, %%edx\n\tdivl %%ecx"
 	                                    : : "a"(1), "c"(0) : "edx", "memory"));
+	flag_ops();
 	paging_ops();
 	printf("tsc_hz %.0f\n", tsc_hz());
 	return 0;
