@@ -247,9 +247,14 @@ static void indirect(struct out *o, const struct scan_insn *si,
 	tc_put32(o, TCV_JT);
 }
 
-static bool needs_monitor(const struct scan_insn *si)
+/* The instruction after an STI becomes a callout (the monitor must then
+ * run the STI itself, for its interrupt shadow: STI; HLT). */
+static bool next_is_callout(const struct scan_insn *next, const uint8_t *nb)
 {
-	return si->cls != SCAN_IDENT && si->cls != SCAN_BRANCH_DIRECT;
+	if (!next || next->cls == SCAN_IDENT || next->cls == SCAN_BRANCH_DIRECT)
+		return false;
+	return !(next->len == 1 && (nb[0] == 0xFA || nb[0] == 0xFB ||
+	                            nb[0] == 0x9C || nb[0] == 0x9D));
 }
 
 bool tc_inline(struct out *o, const struct scan_insn *si, const uint8_t *b,
@@ -268,7 +273,7 @@ bool tc_inline(struct out *o, const struct scan_insn *si, const uint8_t *b,
 	bool plain = pfx == 0;
 	if (plain && op == 0xFA) {
 		cli(o, si);
-	} else if (plain && op == 0xFB && !(next && needs_monitor(next))) {
+	} else if (plain && op == 0xFB && !next_is_callout(next, b + si->len)) {
 		sti(o, si);               /* (STI then a callout: the monitor's,
 		                           * for its interrupt shadow) */
 	} else if (plain && op == 0x0F && si->len == 2 && b[1] == 0x31) {
