@@ -5,9 +5,10 @@
  *  - IDENT: copied byte for byte.
  *  - direct branches (the forms below are read off the opcode of an
  *    instruction Zydis already decoded and scan/ classified):
- *      JMP rel       → jmp rel32 → exit(T)
+ *      JMP rel       → jmp rel32 → exit(T); to another page, the
+ *                      inline lookup of T (inline.c), exit(T) on a miss
  *      Jcc rel       → jcc rel32 → exit(T); jmp rel32 → exit(next)
- *      CALL rel      → push $next; jmp rel32 → exit(T)
+ *      CALL rel      → push $next; jmp rel32 → exit(T) (or the lookup)
  *      LOOPcc/JCXZ   → the original with rel8 = 2 (prefixes kept: 67
  *                      picks CX), jmp short over, jmp rel32 → exit(T),
  *                      jmp rel32 → exit(next)
@@ -117,9 +118,15 @@ static void direct(struct out *o, const struct scan_insn *si,
 	unsigned pfx, op = opcode_at(b, si->len, &pfx);
 	uint32_t next = si->eip + si->len, t = si->target;
 
+	/* To another page: no chaining, but the inline lookup (inline.c). */
+	bool far_page = o->cs_base == 0 && ((t ^ o->page) & ~0xFFFu);
+
 	tc_map(o, si->eip);
 	if (op == 0xEB || op == 0xE9) {                 /* JMP rel */
-		tc_jmp_exit(o, t);
+		if (far_page)
+			tc_lookup_jump(o, t);
+		else
+			tc_jmp_exit(o, t);
 	} else if (op == 0xE8) {                        /* CALL rel */
 		if (has_prefix(b, pfx, 0x66)) {
 			uint8_t p16[2] = { 0x66, 0x68 };
@@ -131,7 +138,10 @@ static void direct(struct out *o, const struct scan_insn *si,
 			tc_put32(o, next);
 		}
 		tc_map(o, t);
-		tc_jmp_exit(o, t);
+		if (far_page)
+			tc_lookup_jump(o, t);
+		else
+			tc_jmp_exit(o, t);
 	} else if ((op & 0xF0) == 0x70 || op == 0x0F) { /* Jcc rel */
 		uint8_t cc = op == 0x0F ? b[pfx + 1] & 0x0F : op & 0x0F;
 		tc_put8(o, 0x0F);
@@ -173,7 +183,9 @@ static void exits(struct out *o)
 int tc_emit_block(struct tc *tc, struct tc_block *blk, uint32_t bi,
                   const struct scan_block *sb, const uint8_t *bytes)
 {
-	struct out o = { .tc = tc, .bi = bi, .at = blk->start };
+	struct out o = { .tc = tc, .bi = bi, .at = blk->start,
+	                 .cs_base = blk->cs_base,
+	                 .page = (blk->cs_base + blk->eip) & ~0xFFFu };
 	bool ended = false;
 
 	blk->ninsn = 0;

@@ -2,7 +2,8 @@
  * inline.c — instructions translated into inline sequences instead of
  * callouts: CLI, STI, PUSHF, POPF (against the virtual IF and flags in
  * the vpage), the near indirect branches RET, RET imm16, JMP r/m and
- * CALL r/m (through the inline lookup table, TC_LOOKUP), and RDTSC
+ * CALL r/m and direct JMP/CALL to another page (through the inline
+ * lookup table, TC_LOOKUP), and RDTSC
  * (copied: the guest reads the host TSC, as it does in trap mode).
  *
  * Translated code reaches the vpage through %gs, which the monitor loads
@@ -243,6 +244,38 @@ static void indirect(struct out *o, const struct scan_insn *si,
 			tc_map_nb(o);
 		}
 	}
+	b3(o, 0x65, 0xFF, 0x25);                  /* jmp *%gs:JT */
+	tc_put32(o, TCV_JT);
+}
+
+void tc_lookup_jump(struct out *o, uint32_t t)
+{
+	tc_map(o, t);                 /* the jump has no effect but EIP */
+	st_gs(o, ECX, TCV_S1);
+	st_gs(o, EAX, TCV_S0);
+	tc_map_nb(o);
+	tc_put8(o, 0xB8);                         /* mov $t, %eax */
+	tc_put32(o, t);
+	b3(o, 0x0F, 0xB7, 0xC8);                  /* movzwl %ax, %ecx */
+	lookup_ecx(o, 0);
+	tc_put8(o, 0xF7);                         /* not %eax */
+	tc_put8(o, 0xD0);
+	uint8_t diff[4] = { 0x8D, 0x4C, 0x01, 0x01 };
+	tc_put(o, diff, 4);
+	tc_put8(o, 0xE3);                         /* jecxz hit */
+	tc_put8(o, 7 + 7 + 5);
+	ld_gs(o, EAX, TCV_S0);
+	ld_gs(o, ECX, TCV_S1);
+	tc_map(o, t);
+	tc_jmp_exit(o, t);                        /* miss: the monitor */
+	tc_map_nb(o);                             /* hit: */
+	tc_put8(o, 0xB9);                         /* mov $(t & 0xffff), %ecx */
+	tc_put32(o, t & 0xFFFFu);
+	lookup_ecx(o, 4);
+	st_gs(o, ECX, TCV_JT);
+	ld_gs(o, EAX, TCV_S0);
+	ld_gs(o, ECX, TCV_S1);
+	tc_map(o, t);
 	b3(o, 0x65, 0xFF, 0x25);                  /* jmp *%gs:JT */
 	tc_put32(o, TCV_JT);
 }

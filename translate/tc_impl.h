@@ -79,6 +79,8 @@ struct out {
 	struct { uint32_t rel, eip; } exit[4 * SCAN_MAX_INSNS + 2];
 	unsigned nexit;
 	int err;
+	uint32_t cs_base;        /* of the block */
+	uint32_t page;           /* linear page of its first instruction */
 };
 
 void tc_put(struct out *o, const void *b, size_t n);
@@ -101,6 +103,10 @@ void tc_jmp_exit(struct out *o, uint32_t eip);
  * translation ends the block. */
 bool tc_inline(struct out *o, const struct scan_insn *si, const uint8_t *b,
                const struct scan_insn *next, bool *ends);
+
+/* A direct JMP/CALL (after its push) to guest EIP t in another page:
+ * the inline lookup, and on a miss a BRANCH exit to t. */
+void tc_lookup_jump(struct out *o, uint32_t t);
 
 /* Emit the block blk (already allocated, start set) from the scanned
  * instructions; sets blk->end.  0, or -1 when a table filled (the
