@@ -119,7 +119,7 @@ static void direct(struct out *o, const struct scan_insn *si,
 	uint32_t next = si->eip + si->len, t = si->target;
 
 	/* To another page: no chaining, but the inline lookup (inline.c). */
-	bool far_page = o->cs_base == 0 && ((t ^ o->page) & ~0xFFFu);
+	bool far_page = o->cs_base == 0 && !o->user && ((t ^ o->page) & ~0xFFFu);
 
 	tc_map(o, si->eip);
 	if (op == 0xEB || op == 0xE9) {                 /* JMP rel */
@@ -181,10 +181,11 @@ static void exits(struct out *o)
 }
 
 int tc_emit_block(struct tc *tc, struct tc_block *blk, uint32_t bi,
-                  const struct scan_block *sb, const uint8_t *bytes)
+                  const struct scan_block *sb, const uint8_t *bytes,
+                  bool user)
 {
 	struct out o = { .tc = tc, .bi = bi, .at = blk->start,
-	                 .cs_base = blk->cs_base,
+	                 .cs_base = blk->cs_base, .user = user,
 	                 .page = (blk->cs_base + blk->eip) & ~0xFFFu };
 	bool ended = false;
 

@@ -304,6 +304,11 @@ bool tc_inline(struct out *o, const struct scan_insn *si, const uint8_t *b,
 		return false;
 	op = b[pfx];
 	bool plain = pfx == 0;
+	/* CPL 3: only what needs no privilege check and no lookup table
+	 * (whose blocks are CPL 0's). */
+	if (o->user && !(plain && (op == 0x9C || (op == 0x0F && si->len == 2 &&
+	                                          b[1] == 0x31))))
+		return false;
 	if (plain && op == 0xFA) {
 		cli(o, si);
 	} else if (plain && op == 0xFB && !next_is_callout(next, b + si->len)) {

@@ -246,10 +246,10 @@ uint32_t tc_translate(struct tc *tc, const struct tc_src *src, bool *used_next)
 		.eip = src->eip, .cs_base = src->cs_base,
 		.frame = { src->frame[0], src->frame[1] },
 		.two = (lin & (PAGE - 1)) + sb.len > PAGE, .valid = true,
-		.one_shot = src->one_shot, .start = tc->code_next,
+		.one_shot = src->one_shot || src->user, .start = tc->code_next,
 		.map0 = tc->nmap, .hnext = -1,
 	};
-	if (tc_emit_block(tc, b, bi, &sb, src->bytes) < 0) {
+	if (tc_emit_block(tc, b, bi, &sb, src->bytes, src->user) < 0) {
 		/* room() made sure this cannot happen */
 		fprintf(stderr, "popek: translation cache tables overflowed\n");
 		abort();

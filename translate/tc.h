@@ -118,6 +118,10 @@ struct tc_src {
 	size_t avail;
 	bool one_shot;        /* one instruction, never reused or chained
 	                       * (stepping past an interrupt shadow) */
+	bool user;            /* guest CPL 3 (running with IF = 0): never
+	                       * reused or chained; CLI, STI, POPF and the
+	                       * indirect branches are callouts, whose
+	                       * emulation checks CPL and IOPL */
 };
 
 struct tc;

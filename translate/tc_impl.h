@@ -20,7 +20,7 @@ struct tc_block {
 	uint32_t frame[2];
 	bool two;               /* its bytes run into frame[1] */
 	bool valid;
-	bool one_shot;
+	bool one_shot;          /* never reused or chained (one_shot, user) */
 	uint32_t start, end;    /* its code: TC addresses [start, end) */
 	uint32_t map0, nmap;    /* its entries in tc->map, by TC address */
 	uint32_t ninsn;         /* guest instructions it translates */
@@ -80,6 +80,7 @@ struct out {
 	unsigned nexit;
 	int err;
 	uint32_t cs_base;        /* of the block */
+	bool user;               /* translated for guest CPL 3 */
 	uint32_t page;           /* linear page of its first instruction */
 };
 
@@ -112,6 +113,7 @@ void tc_lookup_jump(struct out *o, uint32_t t);
  * instructions; sets blk->end.  0, or -1 when a table filled (the
  * caller flushes and retries). */
 int tc_emit_block(struct tc *tc, struct tc_block *blk, uint32_t bi,
-                  const struct scan_block *sb, const uint8_t *bytes);
+                  const struct scan_block *sb, const uint8_t *bytes,
+                  bool user);
 
 #endif

@@ -193,7 +193,8 @@ static uint32_t translate(struct vcpu *v, bool one_shot)
 	uint32_t cs_base = v->cpu.seg_base[SEG_CS], lin = cs_base + v->cpu.eip;
 	uint32_t first = PAGE - (lin & (PAGE - 1)), phys;
 	struct tc_src src = { .eip = v->cpu.eip, .cs_base = cs_base,
-	                      .bytes = buf, .one_shot = one_shot };
+	                      .bytes = buf, .one_shot = one_shot,
+	                      .user = v->sys.cpl != 0 };
 	struct cpu_fault next_fault = { .vector = -1 };
 	bool used_next;
 
@@ -226,7 +227,7 @@ static uint32_t translate(struct vcpu *v, bool one_shot)
 		deliver_fault(v);
 		return 0;
 	}
-	if (!one_shot && (!trace_frame(v, src.frame[0]) ||
+	if (!one_shot && !src.user && (!trace_frame(v, src.frame[0]) ||
 	                  (used_next && !trace_frame(v, src.frame[1]))))
 		tc_invalidate_frame(v->bt.tc, src.frame[0]);  /* not reusable */
 	return t;
@@ -244,7 +245,9 @@ bool bt_prepare(struct vcpu *v)
 		b->entry = b->step_tc;
 		return true;
 	}
-	if (v->sys.cpl != 0 || !v->cpu.code32)
+	/* CPL 0, and CPL 3 with the virtual IF off (which direct execution
+	 * would show as on); 16-bit code runs directly. */
+	if ((v->sys.cpl != 0 && (v->cpu.eflags & EFLAGS_IF)) || !v->cpu.code32)
 		return true;
 	*vpage32(TCV_PEND) = intr_maybe_pending(v);
 	uint64_t epoch = v->vm->counters[CTR_cr3_loads] +
@@ -265,7 +268,7 @@ bool bt_prepare(struct vcpu *v)
 		v->vm->counters[CTR_bt_resumes]++;
 		return true;
 	}
-	b->entry = tc_find(b->tc, v->cpu.eip, cs_base);
+	b->entry = v->sys.cpl ? 0 : tc_find(b->tc, v->cpu.eip, cs_base);
 	if (b->entry && cs_base == 0)   /* inline branches look it up too */
 		tc_lookup_insert(b->tc, v->cpu.eip, b->entry);
 	if (!b->entry)
@@ -390,7 +393,7 @@ const struct tc_site *bt_callout(struct vcpu *v)
 		return s;
 	}
 	v->vm->counters[CTR_bt_callout_branch]++;
-	if (!s->patch)
+	if (!s->patch || v->sys.cpl != 0)   /* CPL 3 blocks are not reused */
 		return NULL;
 	/* Look the target up now, to chain the branch to it. */
 	uint32_t site = v->bt.site, cs_base = v->cpu.seg_base[SEG_CS];

@@ -6,7 +6,9 @@
  * that came from translated code back into the guest's EIP, callouts,
  * and the write tracing that keeps translations true to guest memory.
  *
- * Guest CPL 3 code, and 16-bit code, still runs directly.
+ * Guest CPL 3 code runs directly while its virtual IF is on; with IF off
+ * (IOPL 3 code after CLI) it is translated too, block by block, for one
+ * entry at a time.  16-bit code runs directly.
  */
 #ifndef POPEK_VMM_BT_H
 #define POPEK_VMM_BT_H

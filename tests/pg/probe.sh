@@ -94,7 +94,16 @@ trap)
 	run_popek 30 run --mode=trap "$PG/probe.elf"
 	;;
 bt)
-	fails=$user_fails
+	# Guest user code with the virtual IF off runs translated too, so its
+	# PUSHF/POPF see and change the virtual flags; with IF on it runs
+	# directly and the rest of the user-mode list stays.
+	fails=$(for n in $user_fails; do
+		case $n in
+		cpl3-if0-pushf | cpl3-if0-popf-pushf | cpl3-iopl3-pushf | \
+		cpl3-iopl3-popf-int) ;;
+		*) echo "$n" ;;
+		esac
+	done)
 	run_popek 30 run --mode=bt "$PG/probe.elf"
 	;;
 qemu)
