@@ -185,6 +185,35 @@ static void deliver_fault(struct vcpu *v)
 		               v->fault.has_error, v->fault.error);
 }
 
+/* Read guest code [lin, lin+len) within one page as the current CPL
+ * fetches it (a supervisor read at CPL 0, a user fetch at CPL 3): 0, or
+ * -1 with the fault recorded in v->fault (#PF: CR2 set). */
+static int fetch(struct vcpu *v, uint32_t lin, uint8_t *dst, unsigned len)
+{
+	struct shadow_regs r = system_paging_regs(v, v->sys.cpl);
+	struct shadow_result res = { 0, lin };
+
+	if (v->sys.cpl == 0 || !(v->sys.cr0 & CR0_PG))
+		return guest_read(v, lin, dst, len);
+	switch (shadow_translate(v->vm->shadow, &r, lin, WALK_FETCH, &res)) {
+	case SHADOW_MAPPED:
+		if ((uint64_t)res.phys + len <= v->vm->ram.size) {
+			memcpy(dst, v->vm->ram.host + res.phys, len);
+			return 0;
+		}
+		break;
+	case SHADOW_GUEST_PF:
+		v->sys.cr2 = lin;
+		v->fault = (struct cpu_fault){ .vector = VEC_PF, .has_error = true,
+		                               .error = res.error };
+		return -1;
+	default:
+		break;
+	}
+	v->fault.vector = -1;
+	return -1;
+}
+
 /* Fetch and translate the block at EIP: its TC address, or 0 with the
  * fetch's fault delivered (or the VM stopped). */
 static uint32_t translate(struct vcpu *v, bool one_shot)
@@ -199,7 +228,9 @@ static uint32_t translate(struct vcpu *v, bool one_shot)
 	bool used_next;
 
 	v->fault.vector = -1;
-	if (guest_read(v, lin, buf, first) < 0) {
+	if (fetch(v, lin, buf, first) < 0) {
+		if (v->fault.vector < 0 && !v->stop)
+			vcpu_crash(v, "guest code at linear 0x%08x is not in RAM", lin);
 		deliver_fault(v);
 		return 0;
 	}
@@ -209,7 +240,7 @@ static uint32_t translate(struct vcpu *v, bool one_shot)
 	}
 	src.frame[0] = phys / PAGE;
 	src.avail = first;
-	if (guest_read(v, lin + first, buf + first, 15) == 0 &&
+	if (fetch(v, lin + first, buf + first, 15) == 0 &&
 	    system_peek_ram(v, lin + first, &phys) == 0) {
 		src.frame[1] = phys / PAGE;
 		src.next_ok = true;
