@@ -29,8 +29,8 @@
 
 #define EAX 0
 #define ECX 1
-/* EFLAGS bits a PUSHF image takes from the host: CF PF AF ZF SF DF OF
- * (TF is the monitor's). */
+/* EFLAGS bits POPF gives the host: CF PF AF ZF SF DF OF (TF is the
+ * monitor's). */
 #define HOST_FLAGS 0x00000CD5u
 /* The virtual bits besides IF that POPF compares (IOPL NT AC ID). */
 #define VFL_BITS   0x00247000u
@@ -102,30 +102,26 @@ static void sti(struct out *o, const struct scan_insn *si)
 	st_gs_imm(o, TCV_VIF, 0x200);
 }
 
-/* PUSHF: the host's arithmetic flags, the virtual IF and the rest of the
- * virtual flags; then the host flags as they were. */
+/* PUSHF: the host image H differs from the guest's only in IF (always
+ * 1 on the host) and the virtual bits (0 on the host; popek's TF is never
+ * set when a PUSHF starts: stepping stops at exact positions): the image
+ * is H + VIF + (VFL - IF), the last term kept in the vpage (TCV_PDELTA)
+ * — two LEAs, no flag touched. */
 static void pushf(struct out *o, const struct scan_insn *si)
 {
 	tc_map(o, si->eip);
 	tc_put8(o, 0x9C);                         /* pushf (may fault) */
 	tc_map_nb(o);
 	st_gs(o, EAX, TCV_S0);
-	b3(o, 0x8B, 0x04, 0x24);                  /* mov (%esp), %eax */
-	st_gs(o, EAX, TCV_H);
-	and_eax(o, HOST_FLAGS);
-	op_gs_eax(o, 0x0B, TCV_VIF);
-	op_gs_eax(o, 0x0B, TCV_VFL);
-	b3(o, 0x83, 0xC8, 0x02);                  /* or $2, %eax: bit 1 */
-	b3(o, 0x89, 0x04, 0x24);                  /* mov %eax, (%esp) */
-	ld_gs(o, EAX, TCV_H);                     /* flags back: OF ... */
-	b3(o, 0xC1, 0xE8, 11);                    /* shr $11, %eax */
-	b3(o, 0x83, 0xE0, 1);                     /* and $1, %eax */
-	tc_put8(o, 0x04);                         /* add $0x7f, %al */
-	tc_put8(o, 0x7F);
-	b3(o, 0x65, 0x8A, 0x25);                  /* mov %gs:H, %ah */
-	tc_put32(o, TCV_H);
-	tc_put8(o, 0x9E);                         /* sahf: SF ZF AF PF CF */
+	st_gs(o, ECX, TCV_S1);
+	b3(o, 0x8B, 0x0C, 0x24);                  /* mov (%esp), %ecx */
+	ld_gs(o, EAX, TCV_PDELTA);
+	b3(o, 0x8D, 0x0C, 0x01);                  /* lea (%ecx,%eax), %ecx */
+	ld_gs(o, EAX, TCV_VIF);
+	b3(o, 0x8D, 0x0C, 0x01);
+	b3(o, 0x89, 0x0C, 0x24);                  /* mov %ecx, (%esp) */
 	ld_gs(o, EAX, TCV_S0);
+	ld_gs(o, ECX, TCV_S1);
 }
 
 /* POPF at CPL 0: IF from the image; a change to IOPL, NT, AC or ID goes

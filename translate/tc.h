@@ -67,10 +67,12 @@
 #define TCV_JT        44    /* u32: an indirect branch's TC target */
 #define TCV_VFL       48    /* u32: virtual EFLAGS bits but IF and the
                              * live ones (IOPL, NT, AC, ID) */
-#define TCV_H         52    /* u32 scratch: the host EFLAGS image */
+#define TCV_H         52    /* u32: (unused) */
 #define TCV_T         56    /* u32 scratch: an indirect branch's target */
 #define TCV_G         60    /* u32 scratch: POPF's image */
 #define TCV_TF        64    /* u32: 0x100 while the monitor single-steps */
+#define TCV_PDELTA    68    /* u32: VFL - IF: PUSHF's image minus the
+                             * host's, less the virtual IF */
 
 /* The host 64-bit code selector a callout far-jumps to. */
 #define TC_HOST_CS64  0x33

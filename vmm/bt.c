@@ -331,6 +331,9 @@ void bt_load_area(struct vcpu *v)
 	*vpage32(TCV_TF) = v->bt.stepping ? EFLAGS_TF : 0;
 	*vpage32(TCV_VIF) = v->cpu.eflags & EFLAGS_IF;
 	*vpage32(TCV_VFL) = v->cpu.eflags & 0x00247000u;
+	/* (no TF term: stepping ends at an exact position, so a PUSHF never
+	 * runs with popek's TF set) */
+	*vpage32(TCV_PDELTA) = (v->cpu.eflags & 0x00247000u) - EFLAGS_IF;
 }
 
 void bt_note_pending(void)
