@@ -133,16 +133,22 @@ static void popf(struct out *o, const struct scan_insn *si)
 	uint32_t next = si->eip + si->len;
 
 	tc_map(o, si->eip);
+	/* orl $0, (%esp): the slot written back with its own value, so that
+	 * the store below cannot fault at an nb position (a clean or
+	 * read-only page faults here, on exact state). */
+	uint8_t touch[4] = { 0x83, 0x0C, 0x24, 0x00 };
+	tc_put(o, touch, 4);
+	tc_map_nb(o);                             /* (flags now scratch) */
 	st_gs(o, EAX, TCV_S0);
-	b3(o, 0x8B, 0x04, 0x24);                  /* mov (%esp), %eax (may fault) */
-	tc_map_nb(o);
+	b3(o, 0x8B, 0x04, 0x24);                  /* mov (%esp), %eax */
 	st_gs(o, EAX, TCV_G);
 	and_eax(o, VFL_BITS);
 	op_gs_eax(o, 0x3B, TCV_VFL);              /* cmp %gs:VFL, %eax */
 	tc_put8(o, 0x74);                         /* je fast */
 	tc_put8(o, 14);
 	ld_gs(o, EAX, TCV_S0);
-	tc_map(o, si->eip);
+	tc_map(o, si->eip);      /* (flags clobbered: the callout's POPF sets
+	                          * them all) */
 	tc_far_to_site(o, TC_SITE_EMULATE, si->cls, si->eip, 0);
 	tc_map_nb(o);                             /* fast: */
 	ld_gs(o, EAX, TCV_G);
@@ -276,11 +282,14 @@ void tc_lookup_jump(struct out *o, uint32_t t)
 	tc_put32(o, TCV_JT);
 }
 
-/* The instruction after an STI becomes a callout (the monitor must then
- * run the STI itself, for its interrupt shadow: STI; HLT). */
+/* The instruction after an STI becomes a callout, or lies in the next
+ * block (the monitor must then run the STI itself, for its interrupt
+ * shadow: STI; HLT). */
 static bool next_is_callout(const struct scan_insn *next, const uint8_t *nb)
 {
-	if (!next || next->cls == SCAN_IDENT || next->cls == SCAN_BRANCH_DIRECT)
+	if (!next)
+		return true;
+	if (next->cls == SCAN_IDENT || next->cls == SCAN_BRANCH_DIRECT)
 		return false;
 	return !(next->len == 1 && (nb[0] == 0xFA || nb[0] == 0xFB ||
 	                            nb[0] == 0x9C || nb[0] == 0x9D));
