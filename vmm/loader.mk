@@ -1,8 +1,10 @@
-# vmm/loader.mk — the multiboot v1 kernel loader and its unit test.
+# vmm/loader.mk — the kernel loaders (multiboot v1, Linux bzImage) and
+# their unit test.
 
 libpopek_la_SOURCES += \
 	vmm/loader.h \
 	vmm/loader_multiboot.c \
+	vmm/loader_linux.c \
 	vmm/loader_file.c
 
-UNIT_TESTS += tests/unit/test_loader
+UNIT_TESTS += tests/unit/test_loader tests/unit/test_loader_linux

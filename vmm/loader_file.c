@@ -1,16 +1,20 @@
 /*
- * loader_file.c — read a kernel image from disk and hand it to the
- * multiboot loader (loader_multiboot.c).
+ * loader_file.c — read a kernel image (and an initrd) from disk, tell
+ * its format and hand it to its loader: an ELF file, or anything else
+ * that is not a Linux kernel, goes to the multiboot loader
+ * (loader_multiboot.c: ELF32 or the a.out kludge); a file with the Linux
+ * boot flag or "HdrS" signature goes to loader_linux.c.
  *
  * Only regular, non-empty files no larger than guest RAM plus a little
  * slack (ELF headers and symbols need not fit in RAM) are read; anything
  * else is refused before allocating.  Every error line starts with the
- * path, so that "popek run KERNEL" failures name the file.
+ * path of the file at fault, so that "popek run KERNEL" failures name it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <elf.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,8 +51,7 @@ static int check_stat(const char *path, const struct stat *st,
                       uint64_t ram_size, char *err, size_t errlen)
 {
 	if (S_ISDIR(st->st_mode))
-		snprintf(err, errlen, "%s: is a directory, not a kernel image",
-		         path);
+		snprintf(err, errlen, "%s: is a directory, not a file", path);
 	else if (!S_ISREG(st->st_mode))
 		snprintf(err, errlen, "%s: not a regular file", path);
 	else if (st->st_size == 0)
@@ -95,21 +98,70 @@ static uint8_t *slurp(const char *path, uint64_t ram_size, size_t *size,
 	return buf;
 }
 
-int loader_load_file(const char *path, uint8_t *ram, uint64_t ram_size,
-                     const char *cmdline, struct boot_state *out,
-                     char *err, size_t errlen)
+static int load_linux(const char *path, const uint8_t *buf, size_t size,
+                      const char *initrd_path, uint8_t *ram,
+                      uint64_t ram_size, const char *cmdline,
+                      struct boot_state *out, char *err, size_t errlen)
 {
 	char why[512];
+	size_t isize = 0;
+	uint8_t *initrd = NULL;
+	int rc;
+
+	if (initrd_path) {
+		initrd = slurp(initrd_path, ram_size, &isize, err, errlen);
+		if (initrd == NULL)
+			return -1;
+	}
+	rc = loader_linux(buf, size, initrd, isize, ram, ram_size, cmdline,
+	                  out, why, sizeof(why));
+	if (rc < 0)        /* only an initrd that does not fit is its fault */
+		snprintf(err, errlen, "%s: %s", strstr(why, "initrd") == why ?
+		         initrd_path : path, why);
+	free(initrd);
+	return rc;
+}
+
+static int load_multiboot(const char *path, const uint8_t *buf, size_t size,
+                          bool elf, uint8_t *ram, uint64_t ram_size,
+                          const char *cmdline, struct boot_state *out,
+                          char *err, size_t errlen)
+{
+	char why[512];
+
+	if (loader_multiboot(buf, size, ram, ram_size, cmdline, out,
+	                     why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s%s", path, why, elf ? "" :
+		         "; nor is it a Linux bzImage (no \"HdrS\" at 0x202)");
+		return -1;
+	}
+	return 0;
+}
+
+int loader_load_file(const char *path, const char *initrd_path,
+                     uint8_t *ram, uint64_t ram_size, const char *cmdline,
+                     struct boot_state *out, char *err, size_t errlen)
+{
 	size_t size = 0;
 	uint8_t *buf = slurp(path, ram_size, &size, err, errlen);
+	bool elf;
 	int rc;
 
 	if (buf == NULL)
 		return -1;
-	rc = loader_multiboot(buf, size, ram, ram_size, cmdline, out,
-	                      why, sizeof(why));
-	if (rc < 0)
-		snprintf(err, errlen, "%s: %s", path, why);
+	elf = size >= SELFMAG && memcmp(buf, ELFMAG, SELFMAG) == 0;
+	if (!elf && loader_is_linux(buf, size))
+		rc = load_linux(path, buf, size, initrd_path, ram, ram_size,
+		                cmdline, out, err, errlen);
+	else if (initrd_path) {      /* before anything is loaded */
+		snprintf(err, errlen, "%s: --initrd needs a Linux bzImage; this "
+		         "is %s", path, elf ? "an ELF (multiboot) kernel, and "
+		         "popek passes no multiboot modules" : "not a Linux "
+		         "kernel (no boot flag 0xAA55, no \"HdrS\")");
+		rc = -1;
+	} else
+		rc = load_multiboot(path, buf, size, elf, ram, ram_size, cmdline,
+		                    out, err, errlen);
 	free(buf);
 	return rc;
 }

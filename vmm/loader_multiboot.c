@@ -65,6 +65,10 @@
 
 #define MAX_SEGMENTS 32
 
+/* The selectors of the flat boot segments (any will do: spec 3.2). */
+#define MB_BOOT_CS 0x08
+#define MB_BOOT_DS 0x10
+
 struct mb_info {                      /* spec 3.3, 0.6.96 layout */
 	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
 	uint32_t mods_count, mods_addr, syms[4];
@@ -495,8 +499,11 @@ int loader_multiboot(const uint8_t *buf, size_t size, uint8_t *ram,
 		return -1;
 	copy_segments(&p, ram);
 	write_info(&p, ram, ram_size, cmdline);
-	out->entry = (uint32_t)p.entry;
-	out->eax = MULTIBOOT_BOOTLOADER_MAGIC;
-	out->ebx = (uint32_t)p.info_addr;
+	*out = (struct boot_state){
+		.entry = (uint32_t)p.entry,
+		.eax = MULTIBOOT_BOOTLOADER_MAGIC,
+		.ebx = (uint32_t)p.info_addr,
+		.cs = MB_BOOT_CS, .ds = MB_BOOT_DS,  /* spec 3.2: GDTR undefined */
+	};
 	return 0;
 }

@@ -21,13 +21,14 @@ static void usage(FILE *f)
 "       popek cpuid           print the virtual CPU's CPUID table\n"
 "       popek --version | --help\n"
 "\n"
-"Run a 32-bit x86 guest kernel (multiboot v1 ELF) without hardware\n"
-"virtualisation.  The guest's serial console (COM1) is stdin/stdout\n"
-"unless --serial says otherwise.\n"
+"Run a 32-bit x86 guest kernel (multiboot v1 ELF, or a Linux bzImage)\n"
+"without hardware virtualisation.  The guest's serial console (COM1) is\n"
+"stdin/stdout unless --serial says otherwise.\n"
 "\n"
 "options for run:\n"
 "  -m MiB            guest RAM, %d..%d (default %d)\n"
-"  --append STRING   kernel command line (multiboot)\n"
+"  --append STRING   kernel command line\n"
+"  --initrd PATH     initial ramdisk for a Linux kernel\n"
 "  --mode=bt|trap    bt (default): guest kernel code runs translated, its\n"
 "                    sensitive instructions replaced by callouts; trap: it\n"
 "                    runs directly and privileged instructions trap\n"
@@ -92,12 +93,13 @@ static int parse_disk(char *arg, struct vm_config *cfg)
 	return 0;
 }
 
-enum { OPT_APPEND = 256, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
+enum { OPT_APPEND = 256, OPT_INITRD, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
        OPT_TRACE_MSR, OPT_NO_PKU, OPT_SHADOW, OPT_SERIAL, OPT_DISK,
        OPT_HELP };
 
 static const struct option run_opts[] = {
 	{ "append", required_argument, NULL, OPT_APPEND },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "trace-exits", no_argument, NULL, OPT_TRACE },
@@ -126,6 +128,7 @@ static int cmd_run(int argc, char **argv)
 				           "from 1 to 3072", optarg);
 			break;
 		case OPT_APPEND: cfg.append = optarg; break;
+		case OPT_INITRD: cfg.initrd = optarg; break;
 		case OPT_MODE:
 			if (!strcmp(optarg, "trap"))
 				cfg.mode = MODE_TRAP;

@@ -43,6 +43,7 @@ _Static_assert(sizeof(struct switch_area) == SA_SIZE, "SA_SIZE");
 _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) == UC_RIP, "UC_RIP");
 _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_CSGSFS]) == UC_CSGSFS, "UC_CSGSFS");
 
+/* The host check's flat mirrors (any two entries will do). */
 #define GUEST_BOOT_CS 0x08
 #define GUEST_BOOT_DS 0x10
 /* A page where the entry probe runs: above any guest RAM, below the
@@ -77,8 +78,9 @@ int vcpu_ldt_flat(unsigned index, bool code)
 	return (int)syscall(SYS_modify_ldt, 0x11, &d, sizeof(d));
 }
 
-/* Flat 4 GiB caches of the multiboot boot state (spec 3.2): 32-bit
- * read/execute code at 0x08, read/write data at 0x10, both accessed. */
+/* Flat 4 GiB caches of the boot segments (multiboot spec 3.2, Linux
+ * boot.rst "32-bit Boot Protocol"): 32-bit read/execute code, read/write
+ * data, both accessed; the selectors are the loader's. */
 static struct seg_cache boot_seg(uint16_t sel, bool code)
 {
 	return (struct seg_cache){
@@ -87,25 +89,27 @@ static struct seg_cache boot_seg(uint16_t sel, bool code)
 	};
 }
 
-static void vcpu_reset(struct vcpu *v, uint32_t eip, uint32_t eax, uint32_t ebx)
+static void vcpu_reset(struct vcpu *v, const struct boot_state *boot)
 {
 	memset(&v->cpu, 0, sizeof(v->cpu));
 	memset(&v->sys, 0, sizeof(v->sys));
-	v->cpu.gpr[R_EAX] = eax;
-	v->cpu.gpr[R_EBX] = ebx;
-	v->cpu.eip = eip;
-	v->cpu.eflags = 0x2;     /* multiboot: IF = 0 */
+	v->cpu.gpr[R_EAX] = boot->eax;
+	v->cpu.gpr[R_EBX] = boot->ebx;
+	v->cpu.gpr[R_ESI] = boot->esi;
+	v->cpu.eip = boot->entry;
+	v->cpu.eflags = 0x2;     /* IF = 0 */
 	v->cpu.code32 = true;
 	v->sys.cr0 = CR0_PE | CR0_ET;
+	v->sys.gdtr = (struct dtr){ boot->gdt_base, boot->gdt_limit };
 	for (int s = 0; s < SEG_COUNT; s++)
-		v->sys.seg[s] = boot_seg(s == SEG_CS ? GUEST_BOOT_CS : GUEST_BOOT_DS,
+		v->sys.seg[s] = boot_seg(s == SEG_CS ? boot->cs : boot->ds,
 		                         s == SEG_CS);
 	v->sys.cpl = 0;
 	v->seg_dirty = (1u << SEG_COUNT) - 1;
 	msr_init(&v->msr);
 }
 
-struct vcpu *vcpu_new(struct vm *vm, uint32_t eip, uint32_t eax, uint32_t ebx)
+struct vcpu *vcpu_new(struct vm *vm, const struct boot_state *boot)
 {
 	struct vcpu *v = calloc(1, sizeof(*v));
 
@@ -120,7 +124,7 @@ struct vcpu *vcpu_new(struct vm *vm, uint32_t eip, uint32_t eax, uint32_t ebx)
 		free(v);
 		return NULL;
 	}
-	vcpu_reset(v, eip, eax, ebx);
+	vcpu_reset(v, boot);
 	segshadow_init(v);
 	return v;
 }

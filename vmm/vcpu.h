@@ -19,6 +19,7 @@
 #include "vmm/msr.h"
 #include "vmm/switch.h"
 #include "vmm/intr.h"
+#include "vmm/loader.h"
 #include "vmm/bt.h"
 
 enum exit_reason {
@@ -95,7 +96,7 @@ struct vcpu {
 
 extern const char *const exit_reason_name[EXIT_MAX];
 
-struct vcpu *vcpu_new(struct vm *vm, uint32_t eip, uint32_t eax, uint32_t ebx);
+struct vcpu *vcpu_new(struct vm *vm, const struct boot_state *boot);
 /* Start the vCPU thread and wait for it to stop; returns its status. */
 int vcpu_run(struct vcpu *v);
 void vcpu_free(struct vcpu *v);

@@ -116,8 +116,9 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 	hooks.ram = vm->ram.host;                  /* virtio DMA */
 	hooks.disk_path = vm->cfg.disk;            /* --disk */
 	hooks.disk_ro = vm->cfg.disk_ro;
-	if (loader_load_file(vm->cfg.kernel, vm->ram.host, vm->ram.size,
-	                     vm->cfg.append, &boot, err, errlen) < 0) /* kernel */
+	if (loader_load_file(vm->cfg.kernel, vm->cfg.initrd, vm->ram.host,
+	                     vm->ram.size, vm->cfg.append, &boot,
+	                     err, errlen) < 0)           /* kernel, initrd */
 		return -1;
 	struct shadow_config sc = {                          /* shadow MMU */
 		.ram = &vm->ram, .low = vm->window_low,
@@ -134,7 +135,7 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory creating the I/O buses");
 		return -1;
 	}
-	vm->vcpu = vcpu_new(vm, boot.entry, boot.eax, boot.ebx);     /* vCPU */
+	vm->vcpu = vcpu_new(vm, &boot);                              /* vCPU */
 	if (!vm->vcpu) {
 		snprintf(err, errlen, "out of memory creating the vCPU");
 		return -1;

@@ -21,6 +21,7 @@ struct vm_config {
 	uint64_t ram_mib;
 	const char *kernel;
 	const char *append;
+	const char *initrd;     /* --initrd: a Linux initrd, or NULL */
 	enum run_mode mode;
 	bool stats;
 	bool trace_exits;

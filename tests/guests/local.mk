@@ -123,3 +123,15 @@ TRACED_TESTS = \
 	tests/guests/traced/paging.sh
 TESTS += $(TRACED_TESTS)
 EXTRA_DIST += $(TRACED_TESTS)
+
+# linux-entry: a synthetic bzImage (setup header, then 32-bit code run at
+# 1 MiB) as a flat binary: linked so that file offset 0xA00 is 0x100000.
+tests/guests/linux-entry.bin: $(srcdir)/tests/guests/linux-entry.S
+	@$(MKDIR_P) $(@D)
+	$(AM_V_CC)$(CC) -m32 -c -o tests/guests/linux-entry.o32 $<
+	$(AM_V_CCLD)$(LD) -m elf_i386 -Ttext=0xFF600 -e 0x100000 \
+		--oformat binary -o $@ tests/guests/linux-entry.o32
+noinst_DATA += tests/guests/linux-entry.bin
+CLEANFILES += tests/guests/linux-entry.bin tests/guests/linux-entry.o32
+EXTRA_DIST += tests/guests/linux-entry.S
+GUEST_TESTS += tests/guests/linux-entry.sh

@@ -532,7 +532,7 @@ static void remove_temp(void)
 
 static int load_file(const char *p)
 {
-	return loader_load_file(p, ram, ram_size, "file", &bs, err,
+	return loader_load_file(p, NULL, ram, ram_size, "file", &bs, err,
 	                        sizeof(err));
 }
 
