@@ -163,9 +163,22 @@ static void emulate(struct vcpu *v, bool reflect_unknown)
 	             reflect_unknown ? UNKNOWN_REFLECT : UNKNOWN_REPORT);
 }
 
+/* Under --mode=bt guest segments are cut below the monitor region, so
+ * an access the guest's own limit allows can fault on the host — beyond
+ * the cut, or wrapping round 4 GiB (Linux's user TLS: %gs:-0x54).  Such
+ * data accesses are emulated against the guest's mapping. */
+static bool emulate_cut_segment(struct vcpu *v)
+{
+	return v->vm->cfg.mode == MODE_BT &&
+	       emulate_with(v, &mmio_ops, UNKNOWN_RETURN) != EMU_UNSUPPORTED;
+}
+
 static void exit_priv(struct vcpu *v)
 {
-	emulate(v, false);
+	if (emulate_with(v, &guest_ops, UNKNOWN_RETURN) != EMU_UNSUPPORTED)
+		return;
+	if (!emulate_cut_segment(v))
+		emulate(v, false);         /* reports it */
 }
 
 /* INT n through a host gate of DPL 0 faults on the INT itself: the guest's
@@ -228,7 +241,12 @@ static void exit_exception(struct vcpu *v)
 	}
 
 	if (vec == VEC_GP || vec == VEC_NP || vec == VEC_SS || vec == VEC_TS) {
-		emulate(v, true);     /* a segment load or far transfer, mostly */
+		/* a segment load or far transfer, mostly; or a data access
+		 * through a cut segment (#GP(0), #SS(0)) */
+		if (emulate_with(v, &guest_ops, UNKNOWN_RETURN) != EMU_UNSUPPORTED)
+			return;
+		if (v->exit.error != 0 || !emulate_cut_segment(v))
+			reflect(v);
 		return;
 	}
 	/* INT3 and INTO reach the host as #BP/#OF traps (host gates of DPL 3),
@@ -415,6 +433,17 @@ void exits_dispatch(struct vcpu *v)
 		trace_exit(v);
 	if (v->exit.reason != EXIT_PAGE_FAULT)
 		v->pf_repeats = 0;       /* progress: only back-to-back misses count */
+	if (v->alias_fixed) {
+		/* A segment register held a host GDT alias, now the guest's own
+		 * descriptor: a fault may have come from the alias — run the
+		 * instruction again (a fault that stays comes back). */
+		v->alias_fixed = false;
+		if (v->exit.reason == EXIT_PAGE_FAULT || v->exit.reason == EXIT_PRIV ||
+		    (v->exit.reason == EXIT_EXCEPTION &&
+		     (v->exit.vector == VEC_GP || v->exit.vector == VEC_SS ||
+		      v->exit.vector == VEC_NP)))
+			return;
+	}
 	handlers[v->exit.reason](v);
 	if (v->vm->exit_requested && !v->stop) {
 		v->stop = true;

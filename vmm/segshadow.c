@@ -147,6 +147,25 @@ void system_sync_segments(struct vcpu *v)
  * host selector back to the guest cache it shadows.  A host GDT selector
  * is one of the silent aliases (docs/host-gdt-aliases.md): the guest sees
  * its selector value, the descriptor is the host's. */
+/* Guest code loaded a guest GDT selector into data segment register s
+ * natively and got the host's DPL-3 descriptor (docs/host-gdt-aliases.md).
+ * Do the load over from the guest's GDT, as hardware would have; the
+ * exit's fault, if it came from using the wrong segment (Linux's user
+ * TLS: %gs = GDT entry 6, first used through it), is retried then.  A
+ * load the guest's GDT refuses stays the residue it was. */
+static bool fix_alias(struct vcpu *v, enum seg s, uint16_t sel)
+{
+	struct cpu_fault saved = v->fault;
+
+	if (s == SEG_CS || guest_sys.load_seg(v, s, sel) < 0) {
+		v->fault = saved;
+		return false;
+	}
+	v->vm->counters[CTR_alias_fixups]++;
+	v->alias_fixed = true;
+	return true;
+}
+
 void system_native_loads(struct vcpu *v)
 {
 	for (int s = 0; s < SEG_COUNT; s++) {
@@ -158,7 +177,7 @@ void system_native_loads(struct vcpu *v)
 			v->sys.seg[s] = v->ldt_owner[now >> 3];
 		else if ((now & ~3u) == 0)
 			v->sys.seg[s] = (struct seg_cache){ .sel = now };
-		else {
+		else if (!fix_alias(v, (enum seg)s, now)) {
 			v->sys.seg[s].sel = now;
 			v->vm->counters[CTR_host_aliases]++;
 		}

@@ -84,6 +84,8 @@ struct vcpu {
 	bool line_raised;              /* the controller's INTR went up */
 	struct intr_controller intc;   /* the 8259A pair, if any */
 	struct bt_state bt;            /* --mode=bt: the translation cache */
+	bool alias_fixed;              /* system_native_loads redid a load that
+	                                * got a host GDT alias: retry a fault */
 	pid_t tid;
 	struct exit_info exit;
 	uint64_t exit_counts[EXIT_MAX];
