@@ -127,12 +127,31 @@ static void check(const struct tc_src *s, uint32_t start)
 		die("block at 0x%x: %s", s->eip, why);
 }
 
+/* A direct branch under a CS base whose legacy prefixes have a 66 after
+ * an ES, SS, FS or GS override (or LOCK): tc.c's target16 stops at
+ * those, so the target keeps scan/'s linear wrap,
+ * tests/fuzz/crashes/rel16-cs-base-es-prefix. */
+static bool es_before_66(const uint8_t *b, unsigned len)
+{
+	bool other = false;
+
+	for (unsigned i = 0; i < len; i++) {
+		if (b[i] == 0x66)
+			return other;
+		if (!memchr("\x67\x2e\x3e\x26\x36\x64\x65\xf2\xf3\xf0", b[i], 10))
+			return false;
+		other |= b[i] == 0x26 || b[i] == 0x36 || b[i] == 0x64 ||
+		         b[i] == 0x65 || b[i] == 0xf0;
+	}
+	return false;
+}
+
 /* The block's last instruction is a plain STI reached past copies and
  * the inline sequences that do not end a block (CLI, PUSHF, POPF,
  * RDTSC, an inline STI): it is inlined with nothing of its interrupt
- * shadow in the block, tests/fuzz/crashes/sti-at-block-end.  (The
- * skips of loop-opsize16 and rel16-under-cs-base went with their fix,
- * 162f15b.) */
+ * shadow in the block, tests/fuzz/crashes/sti-at-block-end.  Or the
+ * branch of es_before_66.  (The skips of loop-opsize16 and
+ * rel16-under-cs-base went with their fix, 162f15b.) */
 static bool known_bug(const struct tc_src *s)
 {
 	struct scan_opts so = { .code32 = true, .reserved_seg = SEG_GS,
@@ -154,6 +173,8 @@ static bool known_bug(const struct tc_src *s)
 				return false;
 			continue;
 		}
+		if (in->cls == SCAN_BRANCH_DIRECT)
+			return s->cs_base && es_before_66(b, in->len);
 		if (!seq && !(in->len == 2 && b[0] == 0x0F && b[1] == 0x31))
 			return false;
 	}

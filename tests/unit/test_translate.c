@@ -587,3 +587,18 @@ Test(translate, popf_writes_the_stack_only_where_it_may_fault, .disabled = true)
 		at += in.len;
 	}
 }
+
+/* 26 66 E9 cw under a CS base: tc.c's target16, which redoes a 16-bit
+ * target's wrap as an EIP, looks for the 66 only among 66 67 2E 3E F2
+ * F3, so an ES (SS, FS, GS) override before it leaves scan/'s linear
+ * wrap: exit to 0xffff0105 instead of 0x0105.
+ * tests/fuzz/crashes/rel16-cs-base-es-prefix. */
+Test(translate, rel16_branch_with_es_prefix_under_a_cs_base, .disabled = true)
+{
+	struct tc_src s = tcfx_src(0x0100,
+	                           TCFX_BYTES(0x26, 0x66, 0xe9, 0x00, 0x00));
+
+	s.cs_base = 0x10000;
+	s.frame[0] = 0x10;
+	tcfx_translate(&s, NULL);
+}
