@@ -2,15 +2,21 @@
  * check.c — the invariants of one translated block (see check.h).
  *
  * What the checker expects comes from tc.h's model and the rewrites
- * emit.c's header documents, not from emit.c's code: the guest block is
- * rescanned, each guest instruction classified again at its own EIP
- * (targets included), and the emitted code decoded and classified at
- * its TC address.  Emitted instructions are, in order: the copies of
- * the guest IDENT instructions up to the first other one (the
- * terminator), then the terminator's rewrite (its first instruction
- * carries the terminator's EIP), then exits.  An instruction after the
- * rewrite's first holds a guest state only if it is an unconditional
- * jump or an ljmp to a site: the state of wherever that leads.
+ * emit.c's and inline.c's headers document, not from their code: the
+ * guest block is rescanned (with %gs reserved, as inside the TC), each
+ * guest instruction given the form its bytes call for (copy, direct
+ * branch, inline sequence, EMULATE callout), and the emitted code
+ * decoded and classified at its TC address.  Emitted instructions are,
+ * in guest order: each translated guest instruction's copy or inline
+ * sequence (matched whole, instruction by instruction, against the
+ * sequence's documented shape: bytes, the vpage words it touches, where
+ * its short jumps land, the sites of its ljmps, which positions are
+ * exact and which "nb"), up to the first one that ends the block (a
+ * direct branch, an EMULATE callout, RET/JMP/CALL r/m); then, for a
+ * direct branch or a block that just stops, the branch's rewrite and
+ * the exits.  In that last part an instruction after the rewrite's
+ * first holds a guest state only if it is an unconditional jump or an
+ * ljmp to a site: the state of wherever that leads.
  */
 #include "tests/translate/check.h"
 #include "translate/tc_impl.h"
@@ -53,6 +59,25 @@ void tccheck_asan_prepare(void)
 #endif
 }
 
+/* What a guest instruction becomes (emit.c's and inline.c's headers). */
+enum form {
+	F_COPY,      /* IDENT: copied byte for byte */
+	F_RDTSC,     /* copied too (the host TSC, as in trap mode) */
+	F_DIRECT,    /* JMP/Jcc/CALL rel, LOOPcc, JCXZ: rewritten; ends */
+	F_CLI,       /* inline; the block goes on */
+	F_STI,
+	F_PUSHF,
+	F_POPF,
+	F_RET,       /* inline through the lookup table; ends */
+	F_JMPM,
+	F_CALLM,
+	F_EMULATE,   /* an EMULATE callout of its class; ends */
+	F_FORCED,    /* adaptive: an IDENT one as EMULATE, class IDENT; ends */
+};
+
+/* The map state an emitted instruction must have. */
+enum want { W_STATE, W_EIP, W_NEXT, W_NB };
+
 struct emitted {
 	uint32_t at;
 	uint8_t len;
@@ -62,6 +87,9 @@ struct emitted {
 	uint32_t target;
 	int guest;             /* index of the guest insn it copies, or -1 */
 	int site;              /* an ljmp to a site: its id, or -1 */
+	int seq;               /* part of guest insn seq's translation, or -1 */
+	uint8_t want;          /* enum want (W_STATE: found by state_at) */
+	uint32_t want_eip;     /* W_EIP, W_NEXT: the guest EIP */
 };
 
 struct check {
@@ -70,9 +98,12 @@ struct check {
 	uint32_t bi;
 	const struct tc_src *src;
 	struct scan_block sb;  /* the guest block, EIPs (not linear) */
-	unsigned nident;       /* guest IDENT insns before the terminator */
-	int term;              /* the terminator's index in sb, or -1 */
+	uint8_t form[SCAN_MAX_INSNS];
+	unsigned ntrans;       /* guest insns the block translates */
+	int term;              /* the insn that ends the block, or -1 */
 	struct scan_insn tin;  /* the terminator, classified at its EIP */
+	unsigned rw;           /* first emitted insn of the direct branch's
+	                        * rewrite, or of the exit jump, or ne */
 	uint32_t exit_eip[2];  /* where the block's exits must lead */
 	unsigned nexit;
 	struct emitted e[TC_BLOCK_MAX];
@@ -103,11 +134,14 @@ static bool named(const struct emitted *e, const char *name)
 	return e->mnem && !strcmp(scan_mnemonic_name(e->mnem), name);
 }
 
-static const struct scan_opts *opts(uint16_t max)
+/* %gs is the monitor's inside the TC: the guest's uses of it are
+ * emulated, so the guest side is classified with it reserved; the
+ * emitted code, which reaches the vpage through it, without. */
+static const struct scan_opts *opts(uint16_t max, uint8_t reserved)
 {
 	static struct scan_opts o;
 
-	o = (struct scan_opts){ .code32 = true, .reserved_seg = SEG_COUNT,
+	o = (struct scan_opts){ .code32 = true, .reserved_seg = reserved,
 	                        .max_insns = max };
 	return &o;
 }
@@ -131,23 +165,101 @@ static int find_block(struct check *c, uint32_t start)
 	return 0;
 }
 
-/* The guest side: the block, the terminator, where the exits lead. */
+/* Prefixes an inline JMP/CALL r/m may carry: segment overrides but GS,
+ * and the address size (inline.c). */
+static bool inline_prefix(uint8_t b)
+{
+	return b == 0x2E || b == 0x36 || b == 0x3E || b == 0x26 ||
+	       b == 0x64 || b == 0x67;
+}
+
+/* The legacy prefixes of an inline JMP/CALL r/m: their count. */
+static unsigned rm_prefixes(const uint8_t *b, unsigned len)
+{
+	unsigned p = 0;
+
+	while (p < len && inline_prefix(b[p]))
+		p++;
+	return p;
+}
+
+/* STI is inline only when the instruction in its interrupt shadow is
+ * in the block and runs in the TC (IDENT or a direct branch): STI
+ * before a callout is the monitor's, which honours the shadow.  Nothing
+ * in the block after it (a page end, the instruction limit, one-shot):
+ * the next instruction is not known, and the exit that follows is a way
+ * into the monitor inside the shadow, so STI must be emulated too. */
+static bool sti_inline(const struct check *c, unsigned i)
+{
+	const struct scan_insn *n = &c->sb.insn[i + 1];
+
+	return i + 1 < c->sb.ninsn &&
+	       (n->cls == SCAN_IDENT || n->cls == SCAN_BRANCH_DIRECT);
+}
+
+static enum form form_of(const struct check *c, unsigned i)
+{
+	const struct scan_insn *g = &c->sb.insn[i];
+	const uint8_t *b = c->src->bytes + g->offset;
+	const struct tc_ops *ops = &c->tc->ops;
+	unsigned p;
+
+	if (g->cls == SCAN_IDENT)
+		return ops->force_callout && ops->force_callout(ops->ctx, g->eip)
+		       ? F_FORCED : F_COPY;
+	if (g->cls == SCAN_BRANCH_DIRECT)
+		return F_DIRECT;
+	if (g->flags & SCAN_F_RESV_SEG)
+		return F_EMULATE;
+	if (g->len == 1 && b[0] == 0xFA)
+		return F_CLI;
+	if (g->len == 1 && b[0] == 0xFB)
+		return sti_inline(c, i) ? F_STI : F_EMULATE;
+	if (g->len == 1 && b[0] == 0x9C)
+		return F_PUSHF;
+	if (g->len == 1 && b[0] == 0x9D)
+		return F_POPF;
+	if (g->len == 2 && b[0] == 0x0F && b[1] == 0x31)
+		return F_RDTSC;
+	if ((g->len == 1 && b[0] == 0xC3) || (g->len == 3 && b[0] == 0xC2))
+		return F_RET;
+	p = rm_prefixes(b, g->len);
+	if (p + 1 < g->len && b[p] == 0xFF && ((b[p + 1] >> 3) & 7) == 4)
+		return F_JMPM;
+	if (p + 1 < g->len && b[p] == 0xFF && ((b[p + 1] >> 3) & 7) == 2)
+		return F_CALLM;
+	return F_EMULATE;
+}
+
+static bool form_ends(enum form f)
+{
+	return f == F_DIRECT || f == F_RET || f == F_JMPM || f == F_CALLM ||
+	       f == F_EMULATE || f == F_FORCED;
+}
+
+/* The guest side: each instruction's form, the one that ends the block,
+ * where the exits lead. */
 static int scan_guest(struct check *c)
 {
 	const struct tc_src *s = c->src;
 	uint32_t lin = s->cs_base + s->eip;
 
 	if (!scan_block(s->bytes, s->avail, lin,
-	                opts(s->one_shot ? 1 : SCAN_MAX_INSNS), &c->sb))
+	                opts(s->one_shot ? 1 : SCAN_MAX_INSNS, SEG_GS), &c->sb))
 		return fail(c, "translated, but the first instruction does "
 		            "not fit in the bytes given");
-	c->term = -1;
-	for (unsigned i = 0; i < c->sb.ninsn; i++) {
+	for (unsigned i = 0; i < c->sb.ninsn; i++)
 		c->sb.insn[i].eip -= s->cs_base;
-		if (c->term < 0 && c->sb.insn[i].cls != SCAN_IDENT)
+	c->term = -1;
+	for (unsigned i = 0; i < c->sb.ninsn && c->term < 0; i++) {
+		c->form[i] = (uint8_t)form_of(c, i);
+		c->ntrans = i + 1;
+		if (form_ends((enum form)c->form[i]))
 			c->term = (int)i;
 	}
-	c->nident = c->term < 0 ? c->sb.ninsn : (unsigned)c->term;
+	if (c->b->ninsn != c->ntrans)
+		return fail(c, "the block counts %u guest instructions, it "
+		            "translates %u", c->b->ninsn, c->ntrans);
 	if (c->term < 0) {
 		const struct scan_insn *l = &c->sb.insn[c->sb.ninsn - 1];
 
@@ -156,10 +268,10 @@ static int scan_guest(struct check *c)
 	}
 	const struct scan_insn *t = &c->sb.insn[c->term];
 	if (scan_classify(s->bytes + t->offset, s->avail - t->offset, t->eip,
-	                  opts(1), &c->tin) < 0)
+	                  opts(1, SEG_GS), &c->tin) < 0)
 		return fail(c, "the terminator at 0x%x does not classify",
 		            t->eip);
-	if (c->tin.cls == SCAN_BRANCH_DIRECT) {
+	if (c->form[c->term] == F_DIRECT) {
 		c->exit_eip[c->nexit++] = c->tin.target;
 		if (c->tin.flags & SCAN_F_COND)
 			c->exit_eip[c->nexit++] = t->eip + t->len;
@@ -178,7 +290,7 @@ static int decode_emitted(struct check *c)
 		if (c->ne == TC_BLOCK_MAX)
 			return fail(c, "more than %u instructions", c->ne);
 		if (scan_decode(p, left, true, &in) < 0 ||
-		    scan_classify(p, left, at, opts(1), &si) < 0 ||
+		    scan_classify(p, left, at, opts(1, SEG_COUNT), &si) < 0 ||
 		    si.len != in.len)
 			return fail(c, "+0x%x: does not decode as 32-bit code "
 			            "inside the block", at - c->b->start);
@@ -186,6 +298,7 @@ static int decode_emitted(struct check *c)
 			.at = at, .len = in.len, .cls = si.cls, .mnem = si.mnem,
 			.has_target = si.flags & SCAN_F_TARGET,
 			.target = si.target, .guest = -1, .site = -1,
+			.seq = -1,
 		};
 		at += in.len;
 	}
@@ -244,8 +357,8 @@ static bool is_call_push(const struct check *c, unsigned i)
 	const struct scan_insn *t;
 	uint32_t v = 0, next;
 
-	if (c->term < 0 || i != c->nident || i + 1 >= c->ne ||
-	    c->tin.cls != SCAN_BRANCH_DIRECT ||
+	if (c->term < 0 || i != c->rw || i + 1 >= c->ne ||
+	    c->form[c->term] != F_DIRECT ||
 	    strcmp(scan_mnemonic_name(c->tin.mnem), "call") ||
 	    !named(&c->e[i + 1], "jmp"))
 		return false;
@@ -260,22 +373,12 @@ static bool is_call_push(const struct check *c, unsigned i)
 	return e->len == 5 && p[0] == 0x68 && v == next;
 }
 
+/* After the copies and sequences: only a CALL's push is IDENT. */
 static int check_ident(struct check *c, unsigned i)
 {
 	struct emitted *e = &c->e[i];
 	char t[96];
 
-	if (i < c->nident) {
-		const struct scan_insn *g = &c->sb.insn[i];
-
-		if (e->len != g->len ||
-		    memcmp(tc_ptr(e->at), c->src->bytes + g->offset, g->len))
-			return fail(c, "+0x%x: %s is not the guest's 0x%x copied",
-			            e->at - c->b->start, text_of(e, t, sizeof(t)),
-			            g->eip);
-		e->guest = (int)i;
-		return 0;
-	}
 	if (is_call_push(c, i))
 		return 0;
 	return fail(c, "+0x%x: %s is neither a guest instruction copied nor a "
@@ -361,15 +464,574 @@ static int check_far(struct check *c, unsigned i)
 	return check_stub(c, id);
 }
 
+/* ---- The inline sequences, as inline.c's header and comments give
+ * their shapes, one item per instruction. ---- */
+
+/* EFLAGS bits */
+#define FL_CF   0x00000001u
+#define FL_PF   0x00000004u
+#define FL_AF   0x00000010u
+#define FL_ZF   0x00000040u
+#define FL_SF   0x00000080u
+#define FL_IF   0x00000200u
+#define FL_DF   0x00000400u
+#define FL_OF   0x00000800u
+#define FL_IOPL 0x00003000u
+#define FL_NT   0x00004000u
+#define FL_AC   0x00040000u
+#define FL_ID   0x00200000u
+/* What a PUSHF image takes from the host, and what POPF hands it. */
+#define ARITH   (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_DF | FL_OF)
+/* The virtual bits besides IF a POPF may not change inline. */
+#define VFL     (FL_IOPL | FL_NT | FL_AC | FL_ID)
+
+/* The lookup table as %gs sees it: entries of {guest EIP, TC address}. */
+#define LOOKUP_GS (TC_LOOKUP - TC_VPAGE)
+_Static_assert(sizeof(struct tc_lookup_ent) == 8, "the table's scale is 8");
+_Static_assert(TC_LOOKUP - TC_VPAGE + (uint64_t)TC_LOOKUP_N * 8 <=
+               TC_VPAGE_SIZE, "the table lies in what %gs reaches");
+
+enum item_kind {
+	I_FIX,    /* these bytes */
+	I_REL8,   /* b[0] with a rel8 that lands on item `to` */
+	I_FAR,    /* ljmp $0x33 to a site of kind `site` */
+	I_RM,     /* the guest's JMP/CALL r/m as mov r/m, %eax */
+};
+
+struct item {
+	uint8_t kind;
+	uint8_t want;          /* W_EIP, W_NEXT, W_NB */
+	uint8_t n;
+	uint8_t b[12];
+	uint8_t to;            /* I_REL8 */
+	uint8_t site;          /* I_FAR: enum tc_site_kind */
+};
+
+struct seq {
+	struct item it[32];
+	unsigned n;
+	uint8_t want;          /* the map state of the items added next */
+};
+
+static struct item *item(struct seq *q, uint8_t kind)
+{
+	struct item *it = &q->it[q->n++];
+
+	*it = (struct item){ .kind = kind, .want = q->want };
+	return it;
+}
+
+static void bytes(struct seq *q, unsigned n, const uint8_t *b)
+{
+	struct item *it = item(q, I_FIX);
+
+	memcpy(it->b, b, n);
+	it->n = (uint8_t)n;
+}
+
+/* fixed bytes, then (nw) 32-bit words */
+static void ins(struct seq *q, unsigned n, const uint8_t *b, unsigned nw,
+                uint32_t w0, uint32_t w1)
+{
+	uint8_t x[12];
+
+	memcpy(x, b, n);
+	memcpy(x + n, &w0, 4);
+	memcpy(x + n + 4, &w1, 4);
+	bytes(q, n + 4 * nw, x);
+}
+
+#define B(...) sizeof((const uint8_t[]){ __VA_ARGS__ }), \
+	(const uint8_t[]){ __VA_ARGS__ }
+
+/* The vpage and lookup accesses, all through %gs with a disp32. */
+static void st_eax(struct seq *q, uint32_t w)      /* mov %eax, %gs:w */
+{
+	ins(q, B(0x65, 0x89, 0x05), 1, w, 0);
+}
+static void st_ecx(struct seq *q, uint32_t w)      /* mov %ecx, %gs:w */
+{
+	ins(q, B(0x65, 0x89, 0x0D), 1, w, 0);
+}
+static void ld_eax(struct seq *q, uint32_t w)      /* mov %gs:w, %eax */
+{
+	ins(q, B(0x65, 0x8B, 0x05), 1, w, 0);
+}
+static void ld_ecx(struct seq *q, uint32_t w)      /* mov %gs:w, %ecx */
+{
+	ins(q, B(0x65, 0x8B, 0x0D), 1, w, 0);
+}
+static void st_imm(struct seq *q, uint32_t w, uint32_t v) /* movl $v, %gs:w */
+{
+	ins(q, B(0x65, 0xC7, 0x05), 2, w, v);
+}
+static void or_eax(struct seq *q, uint32_t w)      /* or %gs:w, %eax */
+{
+	ins(q, B(0x65, 0x0B, 0x05), 1, w, 0);
+}
+static void cmp_eax(struct seq *q, uint32_t w)     /* cmp %gs:w, %eax */
+{
+	ins(q, B(0x65, 0x3B, 0x05), 1, w, 0);
+}
+static void and_eax(struct seq *q, uint32_t v)     /* and $v, %eax */
+{
+	ins(q, B(0x25), 1, v, 0);
+}
+/* movzwl %ax, %ecx; mov %gs:LOOKUP+off(,%ecx,8), %ecx */
+static void lookup(struct seq *q, uint32_t off)
+{
+	bytes(q, B(0x0F, 0xB7, 0xC8));
+	ins(q, B(0x65, 0x8B, 0x0C, 0xCD), 1, LOOKUP_GS + off, 0);
+}
+static void jmp_jt(struct seq *q)                  /* jmp *%gs:JT */
+{
+	ins(q, B(0x65, 0xFF, 0x25), 1, TCV_JT, 0);
+}
+static void rel8(struct seq *q, uint8_t op, unsigned to)
+{
+	struct item *it = item(q, I_REL8);
+
+	it->b[0] = op;
+	it->n = 2;
+	it->to = (uint8_t)to;
+}
+static void far(struct seq *q, uint8_t kind)
+{
+	item(q, I_FAR)->site = kind;
+}
+
+/* CLI: movl $0, %gs:VIF. */
+static void seq_cli(struct seq *q)
+{
+	q->want = W_EIP;
+	st_imm(q, TCV_VIF, 0);
+}
+
+/* STI: with an interrupt pending the monitor's; else VIF := IF. */
+static void seq_sti(struct seq *q)
+{
+	q->want = W_EIP;
+	st_ecx(q, TCV_S1);
+	q->want = W_NB;
+	ld_ecx(q, TCV_PEND);
+	rel8(q, 0xE3, 5);                         /* jecxz 1f */
+	ld_ecx(q, TCV_S1);
+	q->want = W_EIP;
+	far(q, TC_SITE_EMULATE);
+	q->want = W_NB;
+	ld_ecx(q, TCV_S1);                        /* 1: */
+	q->want = W_EIP;
+	st_imm(q, TCV_VIF, FL_IF);
+}
+
+/* PUSHF: host arithmetic flags | VIF | VFL | bit 1 in the pushed slot,
+ * then OF (through add) and SF ZF AF PF CF (sahf) back from the host
+ * image. */
+static void seq_pushf(struct seq *q)
+{
+	q->want = W_EIP;
+	bytes(q, B(0x9C));
+	q->want = W_NB;
+	st_eax(q, TCV_S0);
+	bytes(q, B(0x8B, 0x04, 0x24));            /* mov (%esp), %eax */
+	st_eax(q, TCV_H);
+	and_eax(q, ARITH);
+	or_eax(q, TCV_VIF);
+	or_eax(q, TCV_VFL);
+	bytes(q, B(0x83, 0xC8, 0x02));            /* or $2, %eax */
+	bytes(q, B(0x89, 0x04, 0x24));            /* mov %eax, (%esp) */
+	ld_eax(q, TCV_H);
+	bytes(q, B(0xC1, 0xE8, 11));              /* shr $11, %eax: OF */
+	bytes(q, B(0x83, 0xE0, 0x01));            /* and $1, %eax */
+	bytes(q, B(0x04, 0x7F));                  /* add $0x7f, %al */
+	ins(q, B(0x65, 0x8A, 0x25), 1, TCV_H, 0); /* mov %gs:H, %ah */
+	bytes(q, B(0x9E));                        /* sahf */
+	ld_eax(q, TCV_S0);
+}
+
+/* POPF: a change to IOPL NT AC ID is the monitor's; else VIF := the
+ * image's IF, the host pops the image's arithmetic flags (and the
+ * monitor's TF) from the guest's slot, which gets the guest's value
+ * back; IF set with an interrupt pending: a BRANCH to the next EIP. */
+static void seq_popf(struct seq *q)
+{
+	q->want = W_EIP;
+	st_eax(q, TCV_S0);
+	bytes(q, B(0x8B, 0x04, 0x24));            /* mov (%esp), %eax */
+	q->want = W_NB;
+	st_eax(q, TCV_G);
+	and_eax(q, VFL);
+	cmp_eax(q, TCV_VFL);
+	rel8(q, 0x74, 8);                         /* je fast */
+	ld_eax(q, TCV_S0);
+	q->want = W_EIP;
+	far(q, TC_SITE_EMULATE);
+	q->want = W_NB;
+	ld_eax(q, TCV_G);                         /* 8, fast: */
+	and_eax(q, FL_IF);
+	st_eax(q, TCV_VIF);
+	ld_eax(q, TCV_G);
+	and_eax(q, ARITH);
+	bytes(q, B(0x83, 0xC8, 0x02));            /* or $2, %eax */
+	or_eax(q, TCV_TF);
+	bytes(q, B(0x89, 0x04, 0x24));            /* mov %eax, (%esp) */
+	ld_eax(q, TCV_S0);
+	bytes(q, B(0x9D));                        /* popf */
+	st_eax(q, TCV_S0);
+	ld_eax(q, TCV_G);
+	bytes(q, B(0x89, 0x44, 0x24, 0xFC));      /* mov %eax, -4(%esp) */
+	ld_eax(q, TCV_S0);
+	st_ecx(q, TCV_S1);
+	ld_ecx(q, TCV_VIF);
+	rel8(q, 0xE3, 29);                        /* jecxz done */
+	ld_ecx(q, TCV_PEND);
+	rel8(q, 0xE3, 29);                        /* jecxz done */
+	ld_ecx(q, TCV_S1);
+	q->want = W_NEXT;
+	far(q, TC_SITE_BRANCH);
+	q->want = W_NB;
+	ld_ecx(q, TCV_S1);                        /* 29, done: */
+}
+
+/* RET [imm16], JMP/CALL r/m: the target in EAX (the only instruction
+ * that may fault, on the guest's registers), looked up by its low 16
+ * bits; a miss is the monitor's, a hit jumps through %gs:JT. */
+static void seq_indirect(struct seq *q, enum form f, uint32_t pop,
+                         uint32_t next)
+{
+	q->want = W_EIP;
+	st_ecx(q, TCV_S1);
+	st_eax(q, TCV_S0);
+	if (f == F_RET)
+		bytes(q, B(0x8B, 0x04, 0x24));    /* mov (%esp), %eax */
+	else
+		item(q, I_RM);
+	q->want = W_NB;
+	st_eax(q, TCV_T);
+	lookup(q, offsetof(struct tc_lookup_ent, eip));
+	bytes(q, B(0xF7, 0xD0));                  /* not %eax */
+	bytes(q, B(0x8D, 0x4C, 0x01, 0x01));      /* lea 1(%ecx,%eax), %ecx */
+	rel8(q, 0xE3, 12);                        /* jecxz hit */
+	ld_eax(q, TCV_S0);
+	ld_ecx(q, TCV_S1);
+	q->want = W_EIP;
+	far(q, TC_SITE_EMULATE);                  /* miss */
+	q->want = W_NB;
+	ld_eax(q, TCV_T);                         /* 12, hit: */
+	lookup(q, offsetof(struct tc_lookup_ent, tc));
+	st_ecx(q, TCV_JT);
+	ld_eax(q, TCV_S0);
+	ld_ecx(q, TCV_S1);
+	if (f == F_RET) {
+		ins(q, B(0x8D, 0xA4, 0x24), 1, pop, 0);  /* lea pop(%esp), %esp */
+	} else {
+		q->want = W_EIP;
+		if (f == F_CALLM) {
+			ins(q, B(0x68), 1, next, 0);      /* push $next */
+			q->want = W_NB;
+		}
+	}
+	jmp_jt(q);
+}
+
+/* The vpage words translated code may touch through %gs. */
+static bool gs_word(uint32_t d)
+{
+	static const uint32_t w[] = { TCV_VIF, TCV_PEND, TCV_S0, TCV_S1,
+	                              TCV_JT, TCV_VFL, TCV_H, TCV_T, TCV_G,
+	                              TCV_TF };
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (d == w[i])
+			return true;
+	return false;
+}
+
+/* An instruction with a 65 prefix reaches a TCV_* word (disp32 alone)
+ * or a lookup table entry (disp32 + %ecx * 8), nothing else. */
+static bool gs_ok(const uint8_t *p, unsigned len)
+{
+	uint32_t d;
+
+	if (len < 7 || p[0] != 0x65)
+		return false;
+	if ((p[2] & 0xC7) == 0x05 && len >= 7) {
+		memcpy(&d, p + 3, 4);
+		return gs_word(d);
+	}
+	if ((p[2] & 0xC7) == 0x04 && p[3] == 0xCD && len >= 8) {
+		memcpy(&d, p + 4, 4);
+		return d == LOOKUP_GS + offsetof(struct tc_lookup_ent, eip) ||
+		       d == LOOKUP_GS + offsetof(struct tc_lookup_ent, tc);
+	}
+	return false;
+}
+
+/* The operand text of an instruction (after its mnemonic and a
+ * "notrack", which is what a 3E prefix is on a JMP/CALL r/m to the
+ * formatter), without "ds:" (an explicit DS is shown on some forms
+ * only); in out. */
+static void operands(const char *text, char *out, size_t len)
+{
+	const char *sp;
+	size_t n = 0;
+
+	if (!strncmp(text, "notrack ", 8))
+		text += 8;
+	sp = strchr(text, ' ');
+	for (text = sp ? sp + 1 : ""; *text && n + 1 < len; text++) {
+		if (!strncmp(text, "ds:", 3)) {
+			text += 2;
+			continue;
+		}
+		out[n++] = *text;
+	}
+	out[n] = 0;
+}
+
+/* The guest's JMP/CALL r/m as `mov r/m, %eax`: its prefixes, 8B, its
+ * ModRM with reg = 0, its SIB and displacement; the same operand. */
+static int match_rm(struct check *c, unsigned g, const struct emitted *e)
+{
+	const struct scan_insn *gi = &c->sb.insn[g];
+	const uint8_t *b = c->src->bytes + gi->offset, *p = tc_ptr(e->at);
+	unsigned pfx = rm_prefixes(b, gi->len);
+	char gt[96], et[96], go[96], eo[96];
+
+	scan_format(b, gi->len, true, gi->eip, gt, sizeof(gt));
+	text_of(e, et, sizeof(et));
+	operands(gt, go, sizeof(go));
+	operands(et, eo, sizeof(eo));
+	if (e->len != gi->len || memcmp(p, b, pfx) || p[pfx] != 0x8B ||
+	    p[pfx + 1] != (b[pfx + 1] & 0xC7) ||
+	    memcmp(p + pfx + 2, b + pfx + 2, gi->len - pfx - 2) ||
+	    strncmp(et, "mov eax, ", 9) || strncmp(eo, "eax, ", 5) ||
+	    strcmp(eo + 5, go))
+		return fail(c, "+0x%x: %s does not load the target of the "
+		            "guest's %s", e->at - c->b->start, et, gt);
+	return 0;
+}
+
+static int check_far(struct check *c, unsigned i);
+
+/* The ljmp of a sequence (or an EMULATE terminator): a site of this
+ * block, kind `kind`, for the guest instruction g, never chainable. */
+static int match_far(struct check *c, unsigned g, unsigned i, uint8_t kind)
+{
+	const struct scan_insn *gi = &c->sb.insn[g];
+	const struct tc_site *s;
+	uint8_t cls = c->form[g] == F_FORCED ? SCAN_IDENT : gi->cls;
+	uint32_t eip = kind == TC_SITE_EMULATE ? gi->eip : gi->eip + gi->len;
+
+	if (check_far(c, i) < 0)
+		return -1;
+	s = tc_site(c->tc, (uint32_t)c->e[i].site);
+	if (s->kind != kind || s->guest_eip != eip || s->patch ||
+	    (kind == TC_SITE_EMULATE && s->cls != cls))
+		return fail(c, "+0x%x: site #%d is %s %s 0x%x patch 0x%x, not "
+		            "%s %s 0x%x", c->e[i].at - c->b->start, c->e[i].site,
+		            s->kind == TC_SITE_EMULATE ? "EMULATE" : "BRANCH",
+		            scan_class_name(s->cls), s->guest_eip, s->patch,
+		            kind == TC_SITE_EMULATE ? "EMULATE" : "BRANCH",
+		            scan_class_name(cls), eip);
+	return 0;
+}
+
+/* Guest insn g's sequence q at emitted insn k; its length in *n. */
+static int match_seq(struct check *c, unsigned g, unsigned k,
+                     const struct seq *q)
+{
+	const struct scan_insn *gi = &c->sb.insn[g];
+	char t[96];
+
+	for (unsigned j = 0; j < q->n; j++) {
+		const struct item *it = &q->it[j];
+		struct emitted *e = &c->e[k + j];
+		const uint8_t *p;
+		uint32_t off;
+
+		if (k + j >= c->ne)
+			return fail(c, "the block ends inside the sequence of "
+			            "0x%x", gi->eip);
+		p = tc_ptr(e->at);
+		off = e->at - c->b->start;
+		e->seq = (int)g;
+		e->want = it->want;
+		e->want_eip = it->want == W_NEXT ? gi->eip + gi->len : gi->eip;
+		switch (it->kind) {
+		case I_FIX:
+			if (e->len != it->n || memcmp(p, it->b, it->n))
+				return fail(c, "+0x%x: %s: item %u of the sequence "
+				            "of 0x%x differs", off,
+				            text_of(e, t, sizeof(t)), j, gi->eip);
+			break;
+		case I_REL8:
+			if (e->len != 2 || p[0] != it->b[0] || !e->has_target ||
+			    it->to <= j || it->to >= q->n || k + it->to >= c->ne ||
+			    e->target != c->e[k + it->to].at)
+				return fail(c, "+0x%x: %s is not item %u of the "
+				            "sequence of 0x%x, to its item %u", off,
+				            text_of(e, t, sizeof(t)), j, gi->eip,
+				            it->to);
+			break;
+		case I_FAR:
+			if (match_far(c, g, k + j, it->site) < 0)
+				return -1;
+			break;
+		case I_RM:
+			if (match_rm(c, g, e) < 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The copies and sequences of the guest instructions, in order, up to
+ * a direct branch's rewrite or the exit jump of a block that stops. */
+static int match_guest(struct check *c)
+{
+	unsigned k = 0;
+
+	for (unsigned g = 0; g < c->ntrans; g++) {
+		const struct scan_insn *gi = &c->sb.insn[g];
+		enum form f = (enum form)c->form[g];
+		static struct seq q;
+		struct emitted *e = &c->e[k];
+		char t[96];
+
+		if (f == F_DIRECT)
+			break;
+		if (k >= c->ne)
+			return fail(c, "the block ends before the guest's 0x%x",
+			            gi->eip);
+		q = (struct seq){ .n = 0 };
+		switch (f) {
+		case F_COPY:
+		case F_RDTSC:
+			if (e->len != gi->len ||
+			    memcmp(tc_ptr(e->at), c->src->bytes + gi->offset,
+			           gi->len))
+				return fail(c, "+0x%x: %s is not the guest's 0x%x "
+				            "copied", e->at - c->b->start,
+				            text_of(e, t, sizeof(t)), gi->eip);
+			e->guest = (int)g;
+			e->seq = (int)g;
+			e->want = W_EIP;
+			e->want_eip = gi->eip;
+			k++;
+			continue;
+		case F_EMULATE:
+		case F_FORCED:
+			q.want = W_EIP;
+			far(&q, TC_SITE_EMULATE);
+			break;
+		case F_CLI:
+			seq_cli(&q);
+			break;
+		case F_STI:
+			seq_sti(&q);
+			break;
+		case F_PUSHF:
+			seq_pushf(&q);
+			break;
+		case F_POPF:
+			seq_popf(&q);
+			break;
+		case F_RET:
+			seq_indirect(&q, f, 4u + (gi->len == 3 ?
+			             (uint32_t)(c->src->bytes[gi->offset + 1] |
+			                        c->src->bytes[gi->offset + 2] << 8)
+			             : 0u), 0);
+			break;
+		case F_JMPM:
+		case F_CALLM:
+			seq_indirect(&q, f, 0, gi->eip + gi->len);
+			break;
+		case F_DIRECT:
+			break;
+		}
+		if (match_seq(c, g, k, &q) < 0)
+			return -1;
+		k += q.n;
+	}
+	c->rw = k;
+	if (c->term >= 0 && c->form[c->term] != F_DIRECT && k != c->ne)
+		return fail(c, "+0x%x: code after the block's last translation",
+		            c->e[k].at - c->b->start);
+	return 0;
+}
+
+/* Of what the copies and sequences emit: %gs only for the vpage and the
+ * lookup table, `jmp *%gs:JT` the one indirect branch, nothing
+ * privileged or sensitive but the sequences' pushf/popf (and a copied
+ * RDTSC, POLICY). */
+static int check_classes(struct check *c)
+{
+	for (unsigned i = 0; i < c->rw; i++) {
+		const struct emitted *e = &c->e[i];
+		const uint8_t *p = tc_ptr(e->at);
+		enum form f = (enum form)c->form[e->seq];
+		uint32_t off = e->at - c->b->start;
+		bool ok;
+		char t[96];
+
+		/* (a copy may carry a 65 that nothing uses: IDENT with %gs
+		 * reserved uses no %gs) */
+		if (e->guest >= 0) {
+			ok = e->cls == SCAN_IDENT ||
+			     (e->cls == SCAN_POLICY && f == F_RDTSC);
+			if (!ok)
+				return fail(c, "+0x%x: the copy %s is %s", off,
+				            text_of(e, t, sizeof(t)),
+				            scan_class_name(e->cls));
+			continue;
+		}
+		if (p[0] == 0x65 && !gs_ok(p, e->len))
+			return fail(c, "+0x%x: %s reaches into %%gs past the "
+			            "vpage's words and the lookup table", off,
+			            text_of(e, t, sizeof(t)));
+		switch (e->cls) {
+		case SCAN_IDENT:
+		case SCAN_BRANCH_FAR:
+			ok = true;
+			break;
+		case SCAN_BRANCH_DIRECT:
+			ok = e->len == 2 && (p[0] == 0xE3 || p[0] == 0x74);
+			break;
+		case SCAN_BRANCH_INDIRECT: {
+			uint32_t d;
+
+			memcpy(&d, p + 3, 4);
+			ok = e->len == 7 && p[0] == 0x65 && p[1] == 0xFF &&
+			     p[2] == 0x25 && d == TCV_JT &&
+			     (f == F_RET || f == F_JMPM || f == F_CALLM);
+			break;
+		}
+		case SCAN_SENSITIVE:
+			ok = e->len == 1 && ((p[0] == 0x9C && f == F_PUSHF) ||
+			                     (p[0] == 0x9D && f == F_POPF));
+			break;
+		default:
+			ok = false;
+		}
+		if (!ok)
+			return fail(c, "+0x%x: %s is %s", off,
+			            text_of(e, t, sizeof(t)),
+			            scan_class_name(e->cls));
+	}
+	return 0;
+}
+
+/* After the copies and sequences: a direct branch's rewrite or the
+ * exit jump, then the exits. */
 static int check_insns(struct check *c)
 {
-	for (unsigned i = 0; i < c->ne; i++) {
+	for (unsigned i = c->rw; i < c->ne; i++) {
 		const struct emitted *e = &c->e[i];
 		char t[96];
 		int r;
 
-		if (i < c->nident && e->cls != SCAN_IDENT)
-			return fail(c, "guest instruction %u is not copied", i);
 		switch (e->cls) {
 		case SCAN_IDENT:
 			r = check_ident(c, i);
@@ -387,7 +1049,7 @@ static int check_insns(struct check *c)
 		if (r < 0)
 			return r;
 	}
-	if (c->ne <= c->nident)
+	if ((c->term < 0 || c->form[c->term] == F_DIRECT) && c->ne <= c->rw)
 		return fail(c, "the block ends without an exit or a callout");
 	return 0;
 }
@@ -423,9 +1085,12 @@ static bool exit_expected(const struct check *c, uint32_t eip)
 	return false;
 }
 
+/* The sequences' and an EMULATE terminator's ljmps were matched with
+ * them; the others are exits: BRANCH sites to where the block goes on,
+ * each reached by the jump its patch names. */
 static int check_sites(struct check *c)
 {
-	unsigned nea = 0, nemul = 0, mine = 0;
+	unsigned nea = 0, mine = 0;
 	bool seen[2] = { false, false };
 
 	for (unsigned i = 0; i < c->ne; i++) {
@@ -435,17 +1100,9 @@ static int check_sites(struct check *c)
 		if (e->site < 0)
 			continue;
 		nea++;
-		s = tc_site(c->tc, (uint32_t)e->site);
-		if (s->kind == TC_SITE_EMULATE) {
-			if (c->term < 0 || c->tin.cls == SCAN_BRANCH_DIRECT ||
-			    s->guest_eip != c->sb.insn[c->term].eip ||
-			    s->cls != c->tin.cls || s->patch)
-				return fail(c, "site #%d: EMULATE 0x%x class %u "
-				            "is not the terminator", e->site,
-				            s->guest_eip, s->cls);
-			nemul++;
+		if (i < c->rw)
 			continue;
-		}
+		s = tc_site(c->tc, (uint32_t)e->site);
 		if (s->kind != TC_SITE_BRANCH || !exit_expected(c, s->guest_eip))
 			return fail(c, "site #%d: kind %u to 0x%x is no exit of "
 			            "this block", e->site, s->kind, s->guest_eip);
@@ -461,33 +1118,33 @@ static int check_sites(struct check *c)
 	for (unsigned k = 0; k < c->nexit; k++)
 		if (!seen[k])
 			return fail(c, "no exit to 0x%x", c->exit_eip[k]);
-	bool emulated = c->term >= 0 && c->tin.cls != SCAN_BRANCH_DIRECT;
-	if (nemul != (emulated ? 1u : 0u))
-		return fail(c, "%u EMULATE sites", nemul);
 	return 0;
 }
 
 /* The rewrite's first instruction: the terminator's own form (jcc keeps
- * its condition), a CALL's push, or the EMULATE ljmp. */
+ * its condition) or a CALL's push. */
 static int check_rewrite(struct check *c)
 {
-	const struct emitted *e = &c->e[c->nident];
+	const struct emitted *e = &c->e[c->rw];
 	char t[96];
 
-	if (c->term < 0 || c->tin.cls != SCAN_BRANCH_DIRECT)
+	if (c->term < 0 || c->form[c->term] != F_DIRECT)
 		return 0;
+	if (c->rw >= c->ne)
+		return fail(c, "no rewrite of the guest's %s",
+		            scan_mnemonic_name(c->tin.mnem));
 	if (!strcmp(scan_mnemonic_name(c->tin.mnem), "call") ?
-	    is_call_push(c, c->nident) : e->mnem == c->tin.mnem)
+	    is_call_push(c, c->rw) : e->mnem == c->tin.mnem)
 		return 0;
 	return fail(c, "+0x%x: %s does not do the guest's %s",
 	            e->at - c->b->start, text_of(e, t, sizeof(t)),
 	            scan_mnemonic_name(c->tin.mnem));
 }
 
-/* The guest EIP whose state the registers hold at emitted insn i: a
- * copy's, the terminator's at its rewrite's start, a site's at its
- * ljmp, and where it leads at an unconditional jump (which a chain may
- * point back at the block's start). */
+/* The guest EIP whose state the registers hold at emitted insn i past
+ * the copies and sequences: the terminator's at its rewrite's start, a
+ * site's at its ljmp, and where it leads at an unconditional jump
+ * (which a chain may point back at the block's start). */
 static int state_at(const struct check *c, unsigned i, uint32_t *eip)
 {
 	for (unsigned steps = 0; steps <= c->ne; steps++) {
@@ -495,11 +1152,13 @@ static int state_at(const struct check *c, unsigned i, uint32_t *eip)
 		const struct tc_block *to;
 		int j;
 
-		if (e->guest >= 0) {
-			*eip = c->sb.insn[e->guest].eip;
+		if (i < c->rw) {
+			if (e->want == W_NB)
+				return -1;
+			*eip = e->want_eip;
 			return 0;
 		}
-		if (c->term >= 0 && i == c->nident) {
+		if (c->term >= 0 && i == c->rw) {
 			*eip = c->sb.insn[c->term].eip;
 			return 0;
 		}
@@ -537,13 +1196,30 @@ static int check_map(struct check *c)
 		uint32_t want, got = 0;
 		char t[96];
 
+		if (i < c->rw && e->want == W_NB) {
+			for (uint32_t a = e->at; a < e->at + e->len; a++)
+				if (tc_map_back(c->tc, a, &got) != 1)
+					return fail(c, "+0x%x: %s, inside the "
+					            "sequence of 0x%x, is not mapped "
+					            "nb", a - c->b->start,
+					            text_of(e, t, sizeof(t)),
+					            c->sb.insn[e->seq].eip);
+			continue;
+		}
 		if (state_at(c, i, &want) < 0)
 			return fail(c, "+0x%x: %s holds no guest state",
 			            e->at - c->b->start, text_of(e, t, sizeof(t)));
-		for (uint32_t a = e->at; a < e->at + e->len; a++)
-			if (tc_map_back(c->tc, a, &got) < 0 || got != want)
+		for (uint32_t a = e->at; a < e->at + e->len; a++) {
+			int r = tc_map_back(c->tc, a, &got);
+
+			if (r == 1)
+				return fail(c, "+0x%x: %s is mapped nb, not to "
+				            "0x%x", a - c->b->start,
+				            text_of(e, t, sizeof(t)), want);
+			if (r != 0 || got != want)
 				return fail(c, "+0x%x: maps back to 0x%x, not 0x%x",
 				            a - c->b->start, got, want);
+		}
 	}
 	uint32_t got = 0, edges[17], n = 0;
 	edges[n++] = c->b->start - 1;
@@ -572,8 +1248,8 @@ static int check_pages(struct check *c)
 }
 
 static int (*const steps[])(struct check *) = {
-	scan_guest, decode_emitted, check_insns, check_rewrite, check_sites,
-	check_map, check_pages,
+	scan_guest, decode_emitted, match_guest, check_classes, check_insns,
+	check_rewrite, check_sites, check_map, check_pages,
 };
 
 int tccheck_block(const struct tc *tc, const struct tc_src *src,

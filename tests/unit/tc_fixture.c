@@ -15,6 +15,8 @@ unsigned tcfx_flushes;
 
 static struct { uint32_t page; int64_t frame; } remap[8];
 static unsigned nremap;
+static uint32_t forced[8];
+static unsigned nforced;
 
 static int frame_of(void *ctx, uint32_t lin, uint32_t *frame)
 {
@@ -30,6 +32,15 @@ static int frame_of(void *ctx, uint32_t lin, uint32_t *frame)
 	return 0;
 }
 
+static bool force_callout(void *ctx, uint32_t eip)
+{
+	(void)ctx;
+	for (unsigned i = 0; i < nforced; i++)
+		if (forced[i] == eip)
+			return true;
+	return false;
+}
+
 static void flushed(void *ctx)
 {
 	cr_assert_eq(ctx, &tcfx_flushes);
@@ -43,12 +54,15 @@ static void no_entry(void)
 void tcfx_setup(void)
 {
 	static const struct tc_ops ops = { .frame_of = frame_of,
+	                                   .force_callout = force_callout,
 	                                   .flushed = flushed,
 	                                   .ctx = &tcfx_flushes,
 	                                   .counters = tcfx_ctr };
 	static char area[64];
 	char err[160];
 
+	nremap = 0;
+	nforced = 0;
 	tccheck_asan_prepare();
 	tcfx = tc_new(&ops, area, no_entry, err, sizeof(err));
 	cr_assert_not_null(tcfx, "tc_new: %s", err);
@@ -70,6 +84,12 @@ void tcfx_map_page(uint32_t page, int64_t frame)
 	remap[i].page = page;
 	remap[i].frame = frame;
 	nremap += i == nremap;
+}
+
+void tcfx_force_callout(uint32_t eip)
+{
+	cr_assert_lt(nforced, sizeof(forced) / sizeof(forced[0]));
+	forced[nforced++] = eip;
 }
 
 struct tc_src tcfx_src(uint32_t eip, const uint8_t *b, size_t n)

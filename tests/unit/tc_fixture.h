@@ -3,8 +3,9 @@
  * test_translate_golden.c): a cache of its own in the test process (the
  * monitor region at 0xFF000000 is free there), a stub guest mapping
  * (frame = linear page, unless a test remaps a page), counters and a
- * count of flushes.  The area and entry pointers are dummies: the tests
- * never run translated code.  Every block translated through
+ * count of flushes, and the monitor's adaptive choice (ops.force_callout:
+ * no EIP, unless a test names one).  The area and entry pointers are
+ * dummies: the tests never run translated code.  Every block translated through
  * tcfx_translate is also put through the invariant checker
  * (tests/translate/check.h).
  */
@@ -28,6 +29,9 @@ void tcfx_teardown(void);
 /* Linear page `page` (address >> 12) maps to `frame` from now on; -1:
  * unmapped. */
 void tcfx_map_page(uint32_t page, int64_t frame);
+/* Adaptive translation: the IDENT instruction at eip is to be an
+ * EMULATE callout from now on (ops.force_callout says so). */
+void tcfx_force_callout(uint32_t eip);
 /* A source of n bytes at EIP eip, CS base 0, its frames from the stub
  * mapping now. */
 struct tc_src tcfx_src(uint32_t eip, const uint8_t *b, size_t n);

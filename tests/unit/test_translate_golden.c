@@ -119,7 +119,9 @@ static void describe_sites(uint32_t bi, const struct tc_block *b, char *out)
 		if (s->block != bi)
 			continue;
 		add(out, "%s#%u ", *out ? ", " : "", id);
-		if (s->kind == TC_SITE_BRANCH)
+		if (s->kind == TC_SITE_BRANCH && !s->patch)
+			add(out, "BRANCH 0x%x unpatched", s->guest_eip);
+		else if (s->kind == TC_SITE_BRANCH)
 			add(out, "BRANCH 0x%x patch +%02x", s->guest_eip,
 			    s->patch - b->start);
 		else
@@ -128,22 +130,25 @@ static void describe_sites(uint32_t bi, const struct tc_block *b, char *out)
 	}
 }
 
-/* Map entry k is inside a run of evenly spaced ones. */
+/* Map entry k is inside a run of evenly spaced exact ones. */
 static bool inner(const struct tc_map_ent *m, uint32_t k, uint32_t n)
 {
-	return k > 0 && k + 1 < n &&
+	return k > 0 && k + 1 < n && !m[k - 1].nb && !m[k].nb && !m[k + 1].nb &&
 	       m[k].tc - m[k - 1].tc == m[k + 1].tc - m[k].tc &&
 	       m[k].eip - m[k - 1].eip == m[k + 1].eip - m[k].eip;
 }
 
-/* "+tc>eip ...", a run of three or more evenly spaced entries shown as
- * its first, "..", its last. */
+/* "+tc>eip ..." ("+tc>nb" inside an inline sequence), a run of three
+ * or more evenly spaced exact entries shown as its first, "..", its
+ * last. */
 static void describe_map(const struct tc_block *b, char *out)
 {
 	const struct tc_map_ent *m = &tcfx->map[b->map0];
 
 	for (uint32_t k = 0; k < b->nmap; k++) {
-		if (!inner(m, k, b->nmap))
+		if (m[k].nb)
+			add(out, "%s+%02x>nb", k ? " " : "", m[k].tc - b->start);
+		else if (!inner(m, k, b->nmap))
 			add(out, "%s+%02x>%x", k ? " " : "", m[k].tc - b->start,
 			    m[k].eip);
 		else if (!inner(m, k - 1, b->nmap))
