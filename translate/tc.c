@@ -171,9 +171,11 @@ void tc_lookup_insert(struct tc *tc, uint32_t eip, uint32_t tc_addr)
 {
 	struct tc_lookup_ent *e = &lookup_table()[eip & (TC_LOOKUP_N - 1)];
 
-	if (e->eip == TC_LOOKUP_FREE && tc->ndirty < TC_LOOKUP_DIRTY_MAX)
+	bool was_free = e->eip == TC_LOOKUP_FREE(eip & (TC_LOOKUP_N - 1));
+
+	if (was_free && tc->ndirty < TC_LOOKUP_DIRTY_MAX)
 		tc->dirty[tc->ndirty] = eip & (TC_LOOKUP_N - 1);
-	if (e->eip == TC_LOOKUP_FREE)
+	if (was_free)
 		tc->ndirty++;       /* past the max: the next clear is whole */
 	e->eip = eip;
 	e->tc = tc_addr;
@@ -185,10 +187,10 @@ void tc_lookup_clear(struct tc *tc)
 
 	if (tc->ndirty > TC_LOOKUP_DIRTY_MAX) {
 		for (uint32_t i = 0; i < TC_LOOKUP_N; i++)
-			t[i].eip = TC_LOOKUP_FREE;
+			t[i].eip = TC_LOOKUP_FREE(i);
 	} else {
 		for (unsigned i = 0; i < tc->ndirty; i++)
-			t[tc->dirty[i]].eip = TC_LOOKUP_FREE;
+			t[tc->dirty[i]].eip = TC_LOOKUP_FREE(tc->dirty[i]);
 	}
 	tc->ndirty = 0;
 }
@@ -210,7 +212,9 @@ static void target16(struct scan_insn *si, const uint8_t *b)
 	bool o16 = false;
 
 	for (; i < si->len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2E ||
-	                       b[i] == 0x3E || b[i] == 0xF2 || b[i] == 0xF3); i++)
+	                       b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x36 ||
+	                       b[i] == 0x64 || b[i] == 0x65 || b[i] == 0xF2 ||
+	                       b[i] == 0xF3); i++)
 		o16 |= b[i] == 0x66;
 	if (!o16 || i >= si->len)
 		return;

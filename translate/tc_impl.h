@@ -36,10 +36,12 @@ struct tc_map_ent {
 
 /* An entry of the inline lookup table (TC_LOOKUP), index eip & 0xFFFF. */
 struct tc_lookup_ent {
-	uint32_t eip;           /* TC_LOOKUP_FREE: empty */
+	uint32_t eip;           /* TC_LOOKUP_FREE(index): empty */
 	uint32_t tc;
 };
-#define TC_LOOKUP_FREE 0xFFFFFFFFu
+/* An empty slot's tag: its low 16 bits differ from its index, so no
+ * target (which goes to the slot of its own low 16 bits) matches it. */
+#define TC_LOOKUP_FREE(i) ((uint32_t)(i) ^ 1u)
 #define TC_LOOKUP_DIRTY_MAX 4096
 
 struct tc {
