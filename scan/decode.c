@@ -116,6 +116,8 @@ static enum insn_op pop_op(const ZydisDecodedInstruction *zi)
 	if (zi->opcode_map == ZYDIS_OPCODE_MAP_0F &&
 	    (zi->opcode == 0xa1 || zi->opcode == 0xa9))
 		return INSN_POP_SREG;
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && zi->opcode == 0x8f)
+		return INSN_POP_RM;
 	return INSN_OTHER;
 }
 
@@ -129,6 +131,8 @@ static enum insn_op push_op(const ZydisDecodedInstruction *zi)
 		return INSN_PUSH_SREG;
 	if (zi->opcode_map == ZYDIS_OPCODE_MAP_0F && (o == 0xa0 || o == 0xa8))
 		return INSN_PUSH_SREG;
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && o == 0xff)
+		return INSN_PUSH_RM;
 	return INSN_OTHER;
 }
 

@@ -86,6 +86,8 @@ enum insn_op {
 	 * seg_override (of the source) say it all. */
 	INSN_MOVS,        /* A4, A5: MOVSB/MOVSW/MOVSD */
 	INSN_STOS,        /* AA, AB: STOSB/STOSW/STOSD */
+	INSN_PUSH_RM,     /* FF /6: PUSH r/m16/32 (opnd[0]) */
+	INSN_POP_RM,      /* 8F /0: POP r/m16/32 (opnd[0]) */
 	/* The sensitive-but-unprivileged instructions (the Popek-Goldberg
 	 * hole: they run at CPL 3 without trapping yet read or change
 	 * machine state) and CPUID/RDTSC, operands in opnd[] (none for

@@ -385,3 +385,36 @@ enum emu_status emu_stos(struct emu *e)
 {
 	return emu_string_op(e, stos_once);
 }
+
+/* FF /6: PUSH r/m16/32.  The operand is read before ESP moves (an ESP
+ * base addresses the old top). */
+enum emu_status emu_push_rm(struct emu *e)
+{
+	const struct insn_opnd *o = &e->in->opnd[0];
+	uint32_t v;
+
+	if (!e->ops->sys)               /* the stack's limit check */
+		return EMU_UNSUPPORTED;
+	if (get(e, o, 0, &v) || emu_push(e, v, o->size, o->size))
+		return EMU_FAULT;
+	return EMU_OK;
+}
+
+/* 8F /0: POP r/m16/32.  An ESP base addresses the destination after ESP
+ * moved up (SDM); a faulting store leaves ESP as it was. */
+enum emu_status emu_pop_rm(struct emu *e)
+{
+	const struct insn_opnd *o = &e->in->opnd[0];
+	uint32_t v, esp = e->cpu->gpr[R_ESP];
+
+	if (!e->ops->sys)
+		return EMU_UNSUPPORTED;
+	if (emu_stack_read(e, 0, o->size, &v))
+		return EMU_FAULT;
+	emu_stack_release(e->cpu, o->size);
+	if (put(e, o, 0, v)) {
+		e->cpu->gpr[R_ESP] = esp;
+		return EMU_FAULT;
+	}
+	return EMU_OK;
+}

@@ -125,6 +125,8 @@ enum emu_status emu_unary(struct emu *e);     /* INC DEC NOT NEG */
 enum emu_status emu_bt(struct emu *e);        /* BT BTS BTR BTC */
 enum emu_status emu_movs(struct emu *e);
 enum emu_status emu_stos(struct emu *e);
+enum emu_status emu_push_rm(struct emu *e);
+enum emu_status emu_pop_rm(struct emu *e);
 
 /* emulate_sensitive.c */
 enum emu_status emu_pushf(struct emu *e);

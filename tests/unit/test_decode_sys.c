@@ -220,10 +220,14 @@ Test(decode_sys, pop_sreg)
 	check_op(DECODE(true, 0x66, 0x1f), INSN_POP_SREG, 2, 1);
 	check_op(DECODE(false, 0x07), INSN_POP_SREG, 2, 1);
 	check_op(DECODE(false, 0x66, 0x0f, 0xa9), INSN_POP_SREG, 4, 1);
-	/* POP of a GPR or memory is not ours. */
+	/* POP of a GPR is not ours; POP of memory is (a data op, for
+	 * accesses the host could not make). */
 	in = DECODE(true, 0x58);
 	cr_assert_eq(in.op, INSN_OTHER);
-	cr_assert_eq(DECODE(true, 0x8f, 0x00).op, INSN_OTHER);
+	in = DECODE(true, 0x8f, 0x00);
+	cr_assert_eq(in.op, INSN_POP_RM);
+	cr_assert_eq(in.opnd[0].kind, OPND_MEM);
+	cr_assert_eq(in.opnd[0].size, 4);
 	/* MOV between GPRs is a data move; MOV r/m16, Sreg (8C) reads one. */
 	cr_assert_eq(DECODE(true, 0x89, 0xd8).op, INSN_MOV);
 	cr_assert_eq(DECODE(true, 0x8c, 0xd8).op, INSN_MOV_FROM_SREG);
@@ -318,7 +322,11 @@ Test(decode_sys, near_branches)
 	cr_assert_eq(DECODE(true, 0xe8, 0, 0, 0, 0).op, INSN_OTHER);
 	cr_assert_eq(DECODE(true, 0xeb, 0x00).op, INSN_OTHER);
 	cr_assert_eq(DECODE(true, 0x74, 0x00).op, INSN_OTHER);  /* jz */
-	cr_assert_eq(DECODE(true, 0xff, 0x30).op, INSN_OTHER);  /* push [eax] */
+	in = DECODE(true, 0x65, 0xff, 0x30);                   /* push gs:[eax] */
+	cr_assert_eq(in.op, INSN_PUSH_RM);
+	cr_assert_eq(in.opnd[0].kind, OPND_MEM);
+	cr_assert_eq(in.opnd[0].mem.seg, SEG_GS);
+	cr_assert_eq(in.opnd[0].size, 4);
 }
 
 Test(decode_sys, pushf_popf_cpuid_rdtsc)

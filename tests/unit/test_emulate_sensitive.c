@@ -518,3 +518,42 @@ Test(sensitive, call_faults_leave_state_and_stack)
 	step_fault(-1);
 	cr_assert_eq(get32(0x7ffc), 0xaaaaaaaa);
 }
+
+/* ---- PUSH/POP r/m: data ops, for accesses the host could not make ---- */
+
+static const struct emu_ops data_ops = {
+	.read = fake_read, .write = fake_write, .raise = fake_raise,
+	.sys = &sys, .data = true,
+};
+
+Test(sensitive, push_rm_reads_then_pushes)
+{
+	put32(0x5000, 0xcafef00d);
+	C.gpr[R_EAX] = 0x5000;
+	CODE(0xff, 0x30);                       /* push [eax] */
+	cr_assert_eq(emu_step(&C, &data_ops, &F, NULL), EMU_OK);
+	cr_assert_eq(C.eip, 0x102);
+	cr_assert_eq(C.gpr[R_ESP], 0x7ffc);
+	cr_assert_eq(get32(0x7ffc), 0xcafef00d);
+	put32(0x7ffc, 0x11);
+	CODE(0xff, 0x34, 0x24);                 /* push [esp]: the old top */
+	cr_assert_eq(emu_step(&C, &data_ops, &F, NULL), EMU_OK);
+	cr_assert_eq(get32(0x7ff8), 0x11);
+	/* without data ops it is not the emulator's */
+	CODE(0xff, 0x30);
+	cr_assert_eq(emu_step(&C, &ops, &F, NULL), EMU_UNSUPPORTED);
+}
+
+Test(sensitive, pop_rm_addresses_after_the_pop)
+{
+	put32(0x8000, 0xabcd1234);
+	CODE(0x8f, 0x44, 0x24, 0x04);           /* pop [esp+4] */
+	cr_assert_eq(emu_step(&C, &data_ops, &F, NULL), EMU_OK);
+	cr_assert_eq(C.gpr[R_ESP], 0x8004);
+	cr_assert_eq(get32(0x8008), 0xabcd1234, "ESP+4 after the pop");
+	put32(0x8004, 0x77);
+	C.gpr[R_EBX] = 0xfffff000;              /* outside the fake memory */
+	CODE(0x8f, 0x03);                       /* pop [ebx]: the store faults */
+	cr_assert_eq(emu_step(&C, &data_ops, &F, NULL), EMU_FAULT);
+	cr_assert_eq(C.gpr[R_ESP], 0x8004, "ESP as it was");
+}
