@@ -20,8 +20,8 @@ libpopek_la_SOURCES += \
 	vmm/fatal.c vmm/fatal.h
 
 UNIT_TESTS += tests/unit/test_cpuid
-TESTS += tests/guests/cpuid-cmd.sh
-EXTRA_DIST += tests/guests/cpuid-cmd.sh
+TESTS += tests/guests/cpuid-cmd.sh tests/guests/stats-time.sh
+EXTRA_DIST += tests/guests/cpuid-cmd.sh tests/guests/stats-time.sh
 
 # popek probe: the probe suite and its expected results are compiled in
 # (vmm/probe_blob.S, with .incbin: the guest from the build directory,
