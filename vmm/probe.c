@@ -125,7 +125,6 @@ static int reap(pid_t pid)
  * reported with the run's stderr. */
 static int run_mode(struct probe_table *t, enum probe_mode mode, int elf_fd)
 {
-	static const char *const names[PROBE_MODES] = { "trap", "bt" };
 	int out_fd = memfd_create("popek-probe-console", MFD_CLOEXEC);
 	int err_fd = memfd_create("popek-probe-stderr", MFD_CLOEXEC);
 	char *out = NULL, *err = NULL;
@@ -144,15 +143,19 @@ static int run_mode(struct probe_table *t, enum probe_mode mode, int elf_fd)
 	if (slurp(out_fd, &out, &out_len) < 0 || slurp(err_fd, &err, &err_len) < 0)
 		goto done;
 	probe_table_results(t, mode, out, out_len);
-	if (status != 0 && status != 1)
-		fprintf(stderr, "popek probe: the --mode=%s run %s %d%s\n%s",
-		        names[mode], status < 0 ? "was killed: timeout" :
-		        "ended with status", status, err_len ? "; it said:" : "",
-		        err);
+	if (status < 0)
+		fprintf(stderr, "popek probe: the --mode=%s run was killed (a "
+		        "signal, or no end within %d s)\n", probe_mode_name[mode],
+		        RUN_TIMEOUT_MS / 1000);
+	else if (status > 1)
+		fprintf(stderr, "popek probe: the --mode=%s run ended with "
+		        "status %d\n", probe_mode_name[mode], status);
+	if ((status < 0 || status > 1) && err_len)
+		fprintf(stderr, "%s", err);
 done:
-	if (status == -1 && !out)
+	if (!out)
 		fprintf(stderr, "popek probe: cannot run the --mode=%s guest: %s\n",
-		        names[mode], strerror(errno));
+		        probe_mode_name[mode], strerror(errno));
 	free(out);
 	free(err);
 	if (out_fd >= 0)

@@ -17,6 +17,7 @@
 
 /* The modes a probe run can use: the columns of expect.txt. */
 enum probe_mode { PROBE_TRAP, PROBE_BT, PROBE_MODES };
+extern const char *const probe_mode_name[PROBE_MODES];   /* "trap", "bt" */
 
 struct probe_table;
 

@@ -22,7 +22,7 @@
 
 enum outcome { O_NONE, O_PASS, O_FAIL, O_EITHER };
 
-static const char *const mode_name[PROBE_MODES] = { "trap", "bt" };
+const char *const probe_mode_name[PROBE_MODES] = { "trap", "bt" };
 
 struct row {
 	char insn[24];
@@ -337,22 +337,22 @@ static unsigned verdict(const struct probe_table *t, int m, FILE *out,
 		if (p->got[m] == O_NONE && ++unreported > UNKNOWN_MAX)
 			continue;
 		fprintf(err, "popek probe: --mode=%s: %s %s, %s says %s\n",
-		        mode_name[m], p->name,
+		        probe_mode_name[m], p->name,
 		        p->got[m] == O_PASS ? "passes" :
 		        p->got[m] == O_FAIL ? "fails" : "was not reported",
 		        t->origin, outcome_word(p->want[m]));
 	}
 	if (unreported > UNKNOWN_MAX)
 		fprintf(err, "popek probe: --mode=%s: ... and %u more not "
-		        "reported\n", mode_name[m], unreported - UNKNOWN_MAX);
+		        "reported\n", probe_mode_name[m], unreported - UNKNOWN_MAX);
 	for (unsigned i = 0; i < t->nunknown[m]; i++) {
 		if (i < UNKNOWN_MAX)
 			fprintf(err, "popek probe: --mode=%s: %s is not in %s\n",
-			        mode_name[m], t->unknown[m][i], t->origin);
+			        probe_mode_name[m], t->unknown[m][i], t->origin);
 		bad++;
 	}
 	fprintf(out, "--mode=%s: %u probes, %u differ from the architecture, "
-	        "%s\n", mode_name[m], t->nprobes, differ,
+	        "%s\n", probe_mode_name[m], t->nprobes, differ,
 	        bad ? "NOT as expected" : "as expected");
 	return bad;
 }
