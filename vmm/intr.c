@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 int intr_init(struct vcpu *v)
 {
@@ -141,6 +142,7 @@ bool intr_wait(struct vcpu *v)
 		return false;
 	if (v->intc.line && v->intc.line(v->intc.dev))
 		return true;
+	uint64_t t0 = __rdtsc();           /* --stats: the halted share */
 	pthread_mutex_lock(&v->irq_lock);
 	v->halted = true;
 	while (highest_pending(v) < 0 && !v->line_raised &&
@@ -148,6 +150,7 @@ bool intr_wait(struct vcpu *v)
 		pthread_cond_wait(&v->irq_cond, &v->irq_lock);
 	v->halted = false;
 	pthread_mutex_unlock(&v->irq_lock);
+	v->ticks[TICKS_HALTED] += __rdtsc() - t0;
 	return true;
 }
 

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "vmm/vm.h"
 #include "vmm/cpuid.h"
+#include "vmm/probe.h"
 #include "devices/devices.h"
 
 #include <errno.h>
@@ -19,6 +20,9 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: popek run [options] KERNEL\n"
 "       popek cpuid           print the virtual CPU's CPUID table\n"
+"       popek probe [--mode=trap|bt|all]\n"
+"                             run the Popek-Goldberg probe suite under\n"
+"                             popek and print its table\n"
 "       popek --version | --help\n"
 "\n"
 "Run a 32-bit x86 guest kernel (multiboot v1 ELF, or a Linux bzImage)\n"
@@ -195,5 +199,7 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cpuid"))
 		return cpuid_command(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "probe"))
+		return probe_command(argc - 1, argv + 1);
 	return bad("unknown command %s", argv[1]);
 }

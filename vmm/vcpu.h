@@ -52,6 +52,15 @@ struct dt_page {
 	uint32_t frame, lin;
 };
 
+/* Where the vCPU thread's time goes (--stats), in TSC ticks: guest code
+ * run directly (CPL 3, or --mode=trap) or from the translation cache, each
+ * from the clock read just before popek_enter to the one just after it
+ * (the world switch both ways included); the monitor, everything else
+ * from VM start; and, within the monitor's share, HLT waiting for an
+ * interrupt. */
+enum vcpu_ticks { TICKS_DIRECT, TICKS_TRANSLATED, TICKS_MONITOR,
+                  TICKS_HALTED, TICKS_MAX };
+
 struct vcpu {
 	struct vm *vm;
 	struct emu_cpu cpu;            /* GPRs, EIP, EFLAGS (virtual IF) */
@@ -89,6 +98,8 @@ struct vcpu {
 	pid_t tid;
 	struct exit_info exit;
 	uint64_t exit_counts[EXIT_MAX];
+	uint64_t ticks[TICKS_MAX];
+	uint64_t end_tsc, end_ns;      /* when the run loop ended */
 	struct switch_area *area;      /* base of the alternate signal stack */
 	void *alt_map;                 /* the mapping holding it */
 	pthread_t thread;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 uint64_t now_ns(void)
 {
@@ -189,6 +190,7 @@ int vm_run(const struct vm_config *cfg)
 		return STATUS_POPEK_ERROR;
 	}
 	vm.start_ns = now_ns();
+	vm.start_tsc = __rdtsc();
 	status = vcpu_run(vm.vcpu);
 	if (vm.cfg.stats)
 		stats_print(&vm);

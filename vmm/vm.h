@@ -64,6 +64,7 @@ struct vm {
 	bool exit_requested;
 	int exit_status;
 	uint64_t start_ns;
+	uint64_t start_tsc;        /* the same moment on the TSC */
 	/* Test hook (POPEK_FAULT_INJECT=monitor-segv): the first exit handler
 	 * faults, to exercise popek's own crash report. */
 	bool fault_inject;

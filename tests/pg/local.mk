@@ -9,4 +9,5 @@ noinst_DATA += tests/pg/probe.elf
 .SECONDARY: tests/pg/probe.o32
 CLEANFILES += tests/pg/probe.elf tests/pg/probe.o32
 EXTRA_DIST += tests/pg/probe.c tests/pg/probe.sh tests/pg/probe-qemu.sh \
+	tests/pg/expect.txt \
 	$(PG_TESTS)
