@@ -39,6 +39,7 @@ static void reset_tables(struct tc *tc)
 {
 	tc->ndirty = TC_LOOKUP_DIRTY_MAX + 1;   /* clear it all */
 	tc_lookup_clear(tc);
+	tc->nxchain = 0;                        /* the code goes too */
 	tc->code_next = TC_CODE;
 	tc->nsites = 0;
 	tc->nblocks = 0;
@@ -304,24 +305,55 @@ static const struct tc_block *block_at(const struct tc *tc, uint32_t a)
 	return a < b->end ? b : NULL;
 }
 
+static void patch_rel(uint32_t at, uint32_t target)
+{
+	int32_t d = (int32_t)(target - (at + 4));
+
+	memcpy(tc_ptr(at), &d, 4);
+}
+
 bool tc_chain(struct tc *tc, uint32_t id, uint32_t target)
 {
-	const struct tc_site *s = tc_site(tc, id);
+	struct tc_site *s = id < tc->nsites ? &tc->sites[id] : NULL;
 	const struct tc_block *from, *to;
+	int32_t old;
 
 	if (!s || s->kind != TC_SITE_BRANCH || !s->patch)
 		return false;
 	from = &tc->blocks[s->block];
 	to = block_at(tc, target);
 	if (!to || to->start != target || !from->valid || !to->valid ||
-	    from->one_shot || to->one_shot || from->two || to->two ||
-	    from->frame[0] != to->frame[0] || from->cs_base != to->cs_base ||
-	    ((from->cs_base + from->eip) ^ (to->cs_base + to->eip)) >= PAGE)
+	    from->one_shot || to->one_shot || from->cs_base != to->cs_base)
 		return false;
-	int32_t d = (int32_t)(target - (s->patch + 4));
-	memcpy(tc_ptr(s->patch), &d, 4);
+	bool lasting = !from->two && !to->two && from->frame[0] == to->frame[0] &&
+	               ((from->cs_base + from->eip) ^ (to->cs_base + to->eip)) < PAGE;
+	memcpy(&old, tc_ptr(s->patch), 4);
+	if (!s->exit_at)
+		s->exit_at = s->patch + 4 + (uint32_t)old;
+	if (!lasting) {
+		if (tc->nxchain < TC_LOOKUP_DIRTY_MAX)
+			tc->xchain[tc->nxchain] = id;
+		tc->nxchain++;
+	}
+	patch_rel(s->patch, target);
 	count(tc, CTR_bt_chains, 1);
 	return true;
+}
+
+void tc_unchain_cross(struct tc *tc)
+{
+	if (tc->nxchain > TC_LOOKUP_DIRTY_MAX) {
+		/* lost count: undo every chain (the lasting ones come back) */
+		for (uint32_t i = 0; i < tc->nsites; i++)
+			if (tc->sites[i].exit_at)
+				patch_rel(tc->sites[i].patch, tc->sites[i].exit_at);
+	} else {
+		for (unsigned i = 0; i < tc->nxchain; i++) {
+			const struct tc_site *s = &tc->sites[tc->xchain[i]];
+			patch_rel(s->patch, s->exit_at);
+		}
+	}
+	tc->nxchain = 0;
 }
 
 int tc_map_back(const struct tc *tc, uint32_t a, uint32_t *eip)
@@ -362,6 +394,7 @@ void tc_invalidate_frame(struct tc *tc, uint32_t frame)
 	}
 	if (n) {
 		tc_lookup_clear(tc);
+		tc_unchain_cross(tc);    /* chains into the dropped blocks */
 		tc->gen++;
 		count(tc, CTR_bt_invalidated, n);
 	}

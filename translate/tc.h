@@ -31,8 +31,9 @@
  *
  * Translations are keyed by guest linear EIP and CS base and remember
  * the guest frames their bytes came from; tc_find checks those frames
- * against the guest's current mapping (ctx->frame_of), so CR3 loads and
- * INVLPG need nothing here.  Writes to a frame with translations are
+ * against the guest's current mapping (ctx->frame_of); chains and the
+ * inline lookup table, which skip that check, are undone at every change
+ * of the guest's mappings (tc_unchain_cross, tc_lookup_clear).  Writes to a frame with translations are
  * seen by write tracing (the caller's job) and drop them
  * (tc_invalidate_frame).  When any part of the cache fills, everything
  * is flushed.
@@ -94,6 +95,8 @@ struct tc_site {
 	uint32_t patch;       /* BRANCH: address of the rel32 that jumps to the
 	                       * stub (0: none, not chainable) */
 	uint32_t block;       /* the block the site belongs to */
+	uint32_t exit_at;     /* BRANCH, once chained: where the rel32 pointed
+	                       * before (the exit's ljmp) */
 };
 
 /* What the translator needs from the monitor. */
@@ -150,8 +153,13 @@ const struct tc_site *tc_site(const struct tc *tc, uint32_t id);
 /* The site whose stub holds address `rip` (a signal inside a stub). */
 int tc_stub_site(const struct tc *tc, uint64_t rip, uint32_t *id);
 /* A BRANCH site reached its target, translated at `target`: patch the
- * branch to go there directly if both lie in one guest page and frame. */
+ * branch to go there directly.  Within one guest page and frame the
+ * chain lasts; to another page or frame it lasts until tc_unchain_cross
+ * (the caller's job at every change of the guest's mappings: CR3 loads,
+ * INVLPG, paging changes) or an invalidation. */
 bool tc_chain(struct tc *tc, uint32_t id, uint32_t target);
+/* Undo every chain that crosses pages or frames. */
+void tc_unchain_cross(struct tc *tc);
 
 /* The guest EIP at which the guest state is what the registers hold
  * when translated code stopped at `tc_addr`: 0.  1: tc_addr lies inside

@@ -58,6 +58,10 @@ struct tc {
 	/* Lookup-table indexes in use (all of them past the max). */
 	uint32_t dirty[TC_LOOKUP_DIRTY_MAX];
 	unsigned ndirty;
+	/* Sites chained across pages or frames (all of them past the max:
+	 * then every chained site is undone). */
+	uint32_t xchain[TC_LOOKUP_DIRTY_MAX];
+	unsigned nxchain;
 };
 
 static inline uint8_t *tc_ptr(uint32_t tc_addr)

@@ -286,6 +286,7 @@ bool bt_prepare(struct vcpu *v)
 	                 v->vm->counters[CTR_shadow_flushes];
 	if (epoch != b->lookup_epoch) {   /* mappings changed: targets too */
 		tc_lookup_clear(b->tc);
+		tc_unchain_cross(b->tc);
 		b->lookup_epoch = epoch;
 	}
 	if (v->shadow_step) {
