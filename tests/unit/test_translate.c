@@ -259,6 +259,31 @@ Test(translate, chain_refuses_one_shot_blocks)
 	cr_assert(tc_chain(tcfx, exit_site(a + 1), t));
 }
 
+/* tc_src.user (guest CPL 3, IF off): never found again, never chained
+ * from or to; its direct JMP to another page is a plain exit. */
+Test(translate, user_blocks_are_never_found_or_chained)
+{
+	struct tc_src s = tcfx_src(0x1000, jmp_1100, sizeof(jmp_1100));
+	uint32_t u, t;
+
+	s.user = true;
+	u = xlate_src(s);
+	cr_assert(tcfx->blocks[tcfx->nblocks - 1].one_shot);
+	cr_assert_eq(tc_find(tcfx, 0x1000, 0), 0);
+	t = xlate(0x1100, nop_loop, sizeof(nop_loop));
+	cr_assert_not(tc_chain(tcfx, exit_site(u + 1), t), "from user");
+	s = tcfx_src(0x1100, nop_loop, sizeof(nop_loop));
+	s.user = true;
+	u = xlate_src(s);
+	cr_assert_not(tc_chain(tcfx, exit_site(xlate(0x1000, jmp_1100,
+	                                             sizeof(jmp_1100)) + 1), u),
+	              "to user");
+	s = tcfx_src(0x1000, TCFX_BYTES(0xe9, 0xfb, 0x0f, 0x00, 0x00));
+	s.user = true;
+	u = xlate_src(s);
+	cr_assert_eq(tc_site(tcfx, exit_site(u + 1))->guest_eip, 0x2000);
+}
+
 Test(translate, chain_refuses_what_is_no_chain)
 {
 	static const uint8_t hlt[] = { 0xf4 };
