@@ -603,9 +603,9 @@ Test(translate, sti_at_a_block_end_is_the_monitors)
 	cr_assert_eq(tc_site(tcfx, site_of_ljmp(a))->kind, TC_SITE_EMULATE);
 }
 
-/* The memory operand of a store (mov, ALU, INC/DEC, NOT/NEG to r/m) or
- * the slot of a push, as an offset from ESP at the start of the
- * walk: *esp_rel; false when the instruction writes no guest memory
+/* The slot a store (mov, ALU, INC/DEC, NOT/NEG to r/m) or a push
+ * writes, as an offset from ESP at the start of the walk (*slot):
+ * false when the instruction writes no guest memory
  * (or through %gs: the vpage).  *known: addressed off ESP alone. */
 static bool guest_store(const struct insn *in, int32_t delta,
                         int32_t *slot, bool *known)
