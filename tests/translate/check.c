@@ -64,6 +64,10 @@ enum form {
 	F_COPY,      /* IDENT: copied byte for byte */
 	F_RDTSC,     /* copied too (the host TSC, as in trap mode) */
 	F_DIRECT,    /* JMP/Jcc/CALL rel, LOOPcc, JCXZ: rewritten; ends */
+	F_LJMP,      /* JMP rel to another page (CS base 0, not user): the
+	              * inline lookup of its target, a BRANCH exit on a
+	              * miss; ends */
+	F_LCALL,     /* CALL rel likewise, after its push; ends */
 	F_CLI,       /* inline; the block goes on */
 	F_STI,
 	F_PUSHF,
@@ -76,7 +80,7 @@ enum form {
 };
 
 /* The map state an emitted instruction must have. */
-enum want { W_STATE, W_EIP, W_NEXT, W_NB };
+enum want { W_STATE, W_EIP, W_NEXT, W_NB, W_TGT };
 
 struct emitted {
 	uint32_t at;
@@ -89,7 +93,7 @@ struct emitted {
 	int site;              /* an ljmp to a site: its id, or -1 */
 	int seq;               /* part of guest insn seq's translation, or -1 */
 	uint8_t want;          /* enum want (W_STATE: found by state_at) */
-	uint32_t want_eip;     /* W_EIP, W_NEXT: the guest EIP */
+	uint32_t want_eip;     /* W_EIP, W_NEXT, W_TGT: the guest EIP */
 };
 
 struct check {
@@ -159,7 +163,8 @@ static int find_block(struct check *c, uint32_t start)
 	const struct tc_block *b = c->b;
 	const struct tc_src *s = c->src;
 	if (!b->valid || b->eip != s->eip || b->cs_base != s->cs_base ||
-	    b->frame[0] != s->frame[0] || b->one_shot != s->one_shot ||
+	    b->frame[0] != s->frame[0] ||
+	    b->one_shot != (s->one_shot || s->user) ||
 	    b->end <= b->start)
 		return fail(c, "block %u does not describe its source", c->bi);
 	return 0;
@@ -184,17 +189,45 @@ static unsigned rm_prefixes(const uint8_t *b, unsigned len)
 }
 
 /* STI is inline only when the instruction in its interrupt shadow is
- * in the block and runs in the TC (IDENT or a direct branch): STI
+ * in the block and runs in the TC (IDENT, a direct branch, or a plain
+ * CLI, STI, PUSHF or POPF, whose sequences go on in the TC): STI
  * before a callout is the monitor's, which honours the shadow.  Nothing
  * in the block after it (a page end, the instruction limit, one-shot):
  * the next instruction is not known, and the exit that follows is a way
- * into the monitor inside the shadow, so STI must be emulated too. */
+ * into the monitor inside the shadow, so STI must be emulated too
+ * (inline.c's next_is_callout). */
 static bool sti_inline(const struct check *c, unsigned i)
 {
 	const struct scan_insn *n = &c->sb.insn[i + 1];
+	const uint8_t *nb;
 
-	return i + 1 < c->sb.ninsn &&
-	       (n->cls == SCAN_IDENT || n->cls == SCAN_BRANCH_DIRECT);
+	if (i + 1 >= c->sb.ninsn)
+		return false;
+	nb = c->src->bytes + n->offset;
+	return n->cls == SCAN_IDENT || n->cls == SCAN_BRANCH_DIRECT ||
+	       (n->len == 1 && (nb[0] == 0xFA || nb[0] == 0xFB ||
+	                        nb[0] == 0x9C || nb[0] == 0x9D));
+}
+
+/* A direct JMP or CALL rel to another linear page than the block's
+ * first instruction, in a CS-base-0 kernel block: through the inline
+ * lookup (emit.c).  Its target as an EIP from the guest's bytes. */
+static enum form direct_form(const struct check *c, unsigned i)
+{
+	const struct scan_insn *g = &c->sb.insn[i];
+	const struct tc_src *s = c->src;
+	struct scan_insn t;
+	const char *m;
+
+	if (s->cs_base || s->user ||
+	    scan_classify(s->bytes + g->offset, s->avail - g->offset, g->eip,
+	                  opts(1, SEG_GS), &t) < 0 || !(t.flags & SCAN_F_TARGET))
+		return F_DIRECT;
+	m = scan_mnemonic_name(t.mnem);
+	if (!((t.target ^ s->eip) & ~(PAGE - 1)))
+		return F_DIRECT;
+	return !strcmp(m, "jmp") ? F_LJMP : !strcmp(m, "call") ? F_LCALL
+	                                                       : F_DIRECT;
 }
 
 static enum form form_of(const struct check *c, unsigned i)
@@ -208,8 +241,13 @@ static enum form form_of(const struct check *c, unsigned i)
 		return ops->force_callout && ops->force_callout(ops->ctx, g->eip)
 		       ? F_FORCED : F_COPY;
 	if (g->cls == SCAN_BRANCH_DIRECT)
-		return F_DIRECT;
+		return direct_form(c, i);
 	if (g->flags & SCAN_F_RESV_SEG)
+		return F_EMULATE;
+	/* guest CPL 3 (tc_src.user): only PUSHF and RDTSC inline, the rest
+	 * are callouts, whose emulation checks CPL and IOPL */
+	if (c->src->user && !(g->len == 1 && b[0] == 0x9C) &&
+	    !(g->len == 2 && b[0] == 0x0F && b[1] == 0x31))
 		return F_EMULATE;
 	if (g->len == 1 && b[0] == 0xFA)
 		return F_CLI;
@@ -233,8 +271,8 @@ static enum form form_of(const struct check *c, unsigned i)
 
 static bool form_ends(enum form f)
 {
-	return f == F_DIRECT || f == F_RET || f == F_JMPM || f == F_CALLM ||
-	       f == F_EMULATE || f == F_FORCED;
+	return f == F_DIRECT || f == F_LJMP || f == F_LCALL || f == F_RET ||
+	       f == F_JMPM || f == F_CALLM || f == F_EMULATE || f == F_FORCED;
 }
 
 /* The guest side: each instruction's form, the one that ends the block,
@@ -271,6 +309,8 @@ static int scan_guest(struct check *c)
 	                  opts(1, SEG_GS), &c->tin) < 0)
 		return fail(c, "the terminator at 0x%x does not classify",
 		            t->eip);
+	if (c->form[c->term] == F_LJMP || c->form[c->term] == F_LCALL)
+		c->exit_eip[c->nexit++] = c->tin.target;
 	if (c->form[c->term] == F_DIRECT) {
 		c->exit_eip[c->nexit++] = c->tin.target;
 		if (c->tin.flags & SCAN_F_COND)
@@ -496,6 +536,8 @@ enum item_kind {
 	I_REL8,   /* b[0] with a rel8 that lands on item `to` */
 	I_FAR,    /* ljmp $0x33 to a site of kind `site` */
 	I_RM,     /* the guest's JMP/CALL r/m as mov r/m, %eax */
+	I_EXIT,   /* jmp rel32 to the block's exit (or, chained, a block)
+	           * for its guest EIP */
 };
 
 struct item {
@@ -624,50 +666,49 @@ static void seq_sti(struct seq *q)
 	st_imm(q, TCV_VIF, FL_IF);
 }
 
-/* PUSHF: host arithmetic flags | VIF | VFL | bit 1 in the pushed slot,
- * then OF (through add) and SF ZF AF PF CF (sahf) back from the host
- * image. */
+/* PUSHF: the host pushf (it may fault, on the guest's registers), then
+ * the pushed image plus PDELTA (VFL - IF) plus VIF, with two LEAs
+ * (no flag touched), in ECX; EAX and ECX back from the scratch words. */
 static void seq_pushf(struct seq *q)
 {
 	q->want = W_EIP;
 	bytes(q, B(0x9C));
 	q->want = W_NB;
 	st_eax(q, TCV_S0);
-	bytes(q, B(0x8B, 0x04, 0x24));            /* mov (%esp), %eax */
-	st_eax(q, TCV_H);
-	and_eax(q, ARITH);
-	or_eax(q, TCV_VIF);
-	or_eax(q, TCV_VFL);
-	bytes(q, B(0x83, 0xC8, 0x02));            /* or $2, %eax */
-	bytes(q, B(0x89, 0x04, 0x24));            /* mov %eax, (%esp) */
-	ld_eax(q, TCV_H);
-	bytes(q, B(0xC1, 0xE8, 11));              /* shr $11, %eax: OF */
-	bytes(q, B(0x83, 0xE0, 0x01));            /* and $1, %eax */
-	bytes(q, B(0x04, 0x7F));                  /* add $0x7f, %al */
-	ins(q, B(0x65, 0x8A, 0x25), 1, TCV_H, 0); /* mov %gs:H, %ah */
-	bytes(q, B(0x9E));                        /* sahf */
+	st_ecx(q, TCV_S1);
+	bytes(q, B(0x8B, 0x0C, 0x24));            /* mov (%esp), %ecx */
+	ld_eax(q, TCV_PDELTA);
+	bytes(q, B(0x8D, 0x0C, 0x01));            /* lea (%ecx,%eax), %ecx */
+	ld_eax(q, TCV_VIF);
+	bytes(q, B(0x8D, 0x0C, 0x01));            /* lea (%ecx,%eax), %ecx */
+	bytes(q, B(0x89, 0x0C, 0x24));            /* mov %ecx, (%esp) */
 	ld_eax(q, TCV_S0);
+	ld_ecx(q, TCV_S1);
 }
 
-/* POPF: a change to IOPL NT AC ID is the monitor's; else VIF := the
- * image's IF, the host pops the image's arithmetic flags (and the
- * monitor's TF) from the guest's slot, which gets the guest's value
- * back; IF set with an interrupt pending: a BRANCH to the next EIP. */
+/* POPF: first `orl $0, (%esp)` (the guest's slot written back with its
+ * own value: the only position that may fault, on exact state, so that
+ * the stores below cannot); a change to IOPL NT AC ID is the monitor's;
+ * else VIF := the image's IF, the host pops the image's arithmetic
+ * flags (and the monitor's TF) from the guest's slot, which gets the
+ * guest's value back; IF set with an interrupt pending: a BRANCH to the
+ * next EIP. */
 static void seq_popf(struct seq *q)
 {
 	q->want = W_EIP;
+	bytes(q, B(0x83, 0x0C, 0x24, 0x00));      /* orl $0, (%esp) */
+	q->want = W_NB;
 	st_eax(q, TCV_S0);
 	bytes(q, B(0x8B, 0x04, 0x24));            /* mov (%esp), %eax */
-	q->want = W_NB;
 	st_eax(q, TCV_G);
 	and_eax(q, VFL);
 	cmp_eax(q, TCV_VFL);
-	rel8(q, 0x74, 8);                         /* je fast */
+	rel8(q, 0x74, 9);                         /* je fast */
 	ld_eax(q, TCV_S0);
 	q->want = W_EIP;
 	far(q, TC_SITE_EMULATE);
 	q->want = W_NB;
-	ld_eax(q, TCV_G);                         /* 8, fast: */
+	ld_eax(q, TCV_G);                         /* 9, fast: */
 	and_eax(q, FL_IF);
 	st_eax(q, TCV_VIF);
 	ld_eax(q, TCV_G);
@@ -683,14 +724,57 @@ static void seq_popf(struct seq *q)
 	ld_eax(q, TCV_S0);
 	st_ecx(q, TCV_S1);
 	ld_ecx(q, TCV_VIF);
-	rel8(q, 0xE3, 29);                        /* jecxz done */
+	rel8(q, 0xE3, 30);                        /* jecxz done */
 	ld_ecx(q, TCV_PEND);
-	rel8(q, 0xE3, 29);                        /* jecxz done */
+	rel8(q, 0xE3, 30);                        /* jecxz done */
 	ld_ecx(q, TCV_S1);
 	q->want = W_NEXT;
 	far(q, TC_SITE_BRANCH);
 	q->want = W_NB;
-	ld_ecx(q, TCV_S1);                        /* 29, done: */
+	ld_ecx(q, TCV_S1);                        /* 30, done: */
+}
+
+/* A direct JMP/CALL rel to another page (the CALL's push before it, at
+ * the CALL's EIP): the jump changes nothing but EIP, so the state is
+ * the target's from the first scratch save on; the constant target
+ * looked up by its low 16 bits; a miss restores EAX, ECX and takes a
+ * `jmp rel32` to the block's exit (a BRANCH site to the target), a hit
+ * loads the entry's TC address and jumps through %gs:JT. */
+static void seq_lookup(struct seq *q, bool call, bool o16, uint32_t next,
+                       uint32_t t)
+{
+	unsigned h = call;             /* the items before the lookup's */
+
+	if (call) {
+		q->want = W_EIP;
+		if (o16)
+			bytes(q, B(0x66, 0x68, (uint8_t)next,
+			           (uint8_t)(next >> 8)));  /* pushw $next */
+		else
+			ins(q, B(0x68), 1, next, 0);      /* push $next */
+	}
+	q->want = W_TGT;
+	st_ecx(q, TCV_S1);
+	st_eax(q, TCV_S0);
+	q->want = W_NB;
+	ins(q, B(0xB8), 1, t, 0);                 /* mov $t, %eax */
+	lookup(q, offsetof(struct tc_lookup_ent, eip));
+	bytes(q, B(0xF7, 0xD0));                  /* not %eax */
+	bytes(q, B(0x8D, 0x4C, 0x01, 0x01));      /* lea 1(%ecx,%eax), %ecx */
+	rel8(q, 0xE3, h + 11);                    /* jecxz hit */
+	ld_eax(q, TCV_S0);
+	ld_ecx(q, TCV_S1);
+	q->want = W_TGT;
+	item(q, I_EXIT);                          /* miss: jmp rel32 -> exit */
+	q->want = W_NB;
+	ins(q, B(0xB9), 1, t & 0xFFFFu, 0);       /* h + 11, hit: mov $t16, %ecx */
+	ins(q, B(0x65, 0x8B, 0x0C, 0xCD), 1,
+	    LOOKUP_GS + offsetof(struct tc_lookup_ent, tc), 0);
+	st_ecx(q, TCV_JT);
+	ld_eax(q, TCV_S0);
+	ld_ecx(q, TCV_S1);
+	q->want = W_TGT;
+	jmp_jt(q);
 }
 
 /* RET [imm16], JMP/CALL r/m: the target in EAX (the only instruction
@@ -738,8 +822,8 @@ static void seq_indirect(struct seq *q, enum form f, uint32_t pop,
 static bool gs_word(uint32_t d)
 {
 	static const uint32_t w[] = { TCV_VIF, TCV_PEND, TCV_S0, TCV_S1,
-	                              TCV_JT, TCV_VFL, TCV_H, TCV_T, TCV_G,
-	                              TCV_TF };
+	                              TCV_JT, TCV_VFL, TCV_T, TCV_G,
+	                              TCV_TF, TCV_PDELTA };
 
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 		if (d == w[i])
@@ -857,7 +941,8 @@ static int match_seq(struct check *c, unsigned g, unsigned k,
 		off = e->at - c->b->start;
 		e->seq = (int)g;
 		e->want = it->want;
-		e->want_eip = it->want == W_NEXT ? gi->eip + gi->len : gi->eip;
+		e->want_eip = it->want == W_NEXT ? gi->eip + gi->len :
+		              it->want == W_TGT ? c->tin.target : gi->eip;
 		switch (it->kind) {
 		case I_FIX:
 			if (e->len != it->n || memcmp(p, it->b, it->n))
@@ -882,9 +967,35 @@ static int match_seq(struct check *c, unsigned g, unsigned k,
 			if (match_rm(c, g, e) < 0)
 				return -1;
 			break;
+		case I_EXIT: {
+			/* (check_sites: the exit's site names this rel32) */
+			int x = e->has_target ? index_at(c, e->target) : -1;
+			const struct tc_block *to = block_starting(c->tc,
+			                                           e->target);
+
+			if (e->len != 5 || p[0] != 0xE9 || !e->has_target ||
+			    (x >= 0 ? tc_ptr(c->e[x].at)[0] != 0xEA ||
+			              (unsigned)x <= k + j :
+			     !(to && to->valid && to->eip == c->tin.target &&
+			       to->cs_base == c->b->cs_base)))
+				return fail(c, "+0x%x: %s is not item %u of the "
+				            "sequence of 0x%x, a jump to its exit",
+				            off, text_of(e, t, sizeof(t)), j,
+				            gi->eip);
+			break;
+		}
 		}
 	}
 	return 0;
+}
+
+/* The block ends in exits: it just stops, or ends in a direct branch
+ * (rewritten, or through the lookup). */
+static bool goes_on(const struct check *c)
+{
+	enum form f = c->term < 0 ? F_COPY : (enum form)c->form[c->term];
+
+	return f == F_COPY || f == F_DIRECT || f == F_LJMP || f == F_LCALL;
 }
 
 /* The copies and sequences of the guest instructions, in order, up to
@@ -948,6 +1059,13 @@ static int match_guest(struct check *c)
 		case F_CALLM:
 			seq_indirect(&q, f, 0, gi->eip + gi->len);
 			break;
+		case F_LJMP:
+		case F_LCALL:
+			seq_lookup(&q, f == F_LCALL,
+			           guest_opsize16(c->src->bytes + gi->offset,
+			                          gi->len),
+			           gi->eip + gi->len, c->tin.target);
+			break;
 		case F_DIRECT:
 			break;
 		}
@@ -956,7 +1074,7 @@ static int match_guest(struct check *c)
 		k += q.n;
 	}
 	c->rw = k;
-	if (c->term >= 0 && c->form[c->term] != F_DIRECT && k != c->ne)
+	if (c->term >= 0 && !goes_on(c) && k != c->ne)
 		return fail(c, "+0x%x: code after the block's last translation",
 		            c->e[k].at - c->b->start);
 	return 0;
@@ -997,7 +1115,9 @@ static int check_classes(struct check *c)
 			ok = true;
 			break;
 		case SCAN_BRANCH_DIRECT:
-			ok = e->len == 2 && (p[0] == 0xE3 || p[0] == 0x74);
+			ok = (e->len == 2 && (p[0] == 0xE3 || p[0] == 0x74)) ||
+			     (e->len == 5 && p[0] == 0xE9 &&
+			      (f == F_LJMP || f == F_LCALL));
 			break;
 		case SCAN_BRANCH_INDIRECT: {
 			uint32_t d;
@@ -1005,7 +1125,8 @@ static int check_classes(struct check *c)
 			memcpy(&d, p + 3, 4);
 			ok = e->len == 7 && p[0] == 0x65 && p[1] == 0xFF &&
 			     p[2] == 0x25 && d == TCV_JT &&
-			     (f == F_RET || f == F_JMPM || f == F_CALLM);
+			     (f == F_RET || f == F_JMPM || f == F_CALLM ||
+			      f == F_LJMP || f == F_LCALL);
 			break;
 		}
 		case SCAN_SENSITIVE:
@@ -1049,7 +1170,7 @@ static int check_insns(struct check *c)
 		if (r < 0)
 			return r;
 	}
-	if ((c->term < 0 || c->form[c->term] == F_DIRECT) && c->ne <= c->rw)
+	if (goes_on(c) && c->ne <= c->rw)
 		return fail(c, "the block ends without an exit or a callout");
 	return 0;
 }
@@ -1158,7 +1279,8 @@ static int state_at(const struct check *c, unsigned i, uint32_t *eip)
 			*eip = e->want_eip;
 			return 0;
 		}
-		if (c->term >= 0 && i == c->rw) {
+		if (c->term >= 0 && c->form[c->term] == F_DIRECT &&
+		    i == c->rw) {
 			*eip = c->sb.insn[c->term].eip;
 			return 0;
 		}

@@ -7,12 +7,14 @@
  * The checker decodes the emitted code with scan/ as 32-bit code at its
  * TC address and asks of every instruction what it is: a copy of a
  * guest IDENT instruction (in guest order), part of the inline sequence
- * of a guest CLI, STI, PUSHF, POPF, RET [imm16] or JMP/CALL r/m (matched
- * whole against inline.c's documented shape: its bytes, the vpage words
- * and lookup entries it reaches through %gs, where its short jumps land,
- * the sites of its ljmps), an EMULATE callout of the instruction that
- * ends the block (its class; IDENT for the monitor's adaptive
- * force_callout), a CALL's push of its return address, a direct branch
+ * of a guest CLI, STI, PUSHF, POPF, RET [imm16], JMP/CALL r/m or of a
+ * direct JMP/CALL rel to another page in a CS-base-0 kernel block (the
+ * lookup of its constant target, its miss a jump to the block's exit;
+ * matched whole against inline.c's documented shape: its bytes, the
+ * vpage words and lookup entries it reaches through %gs, where its short
+ * jumps land, the sites of its ljmps), an EMULATE callout of the
+ * instruction that ends the block (its class; IDENT for the monitor's
+ * adaptive force_callout), a CALL's push of its return address, a direct branch
  * that stays in the block or enters another block, or `ljmp $0x33` to
  * the stub of one of the block's own callout sites.  Anything else (a
  * privileged or sensitive instruction but the sequences' pushf/popf, an
@@ -20,7 +22,9 @@
  * violation, and so is a map entry that gives any byte of the block a
  * guest EIP other than the one its guest state corresponds to, or an
  * exact EIP inside a sequence where registers hold scratch values
- * (those are "nb").  Reads the cache's tables (tc_impl.h) and asks
+ * (those are "nb").  A tc_src.user block (guest CPL 3) is expected to
+ * be one-shot for the cache, with only PUSHF and RDTSC inline and no
+ * lookups.  Reads the cache's tables (tc_impl.h) and asks
  * ops.force_callout, but changes nothing.
  */
 #ifndef POPEK_TESTS_TRANSLATE_CHECK_H

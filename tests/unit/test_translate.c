@@ -70,6 +70,19 @@ static uint32_t exit_site(uint32_t rel)
 	return id;
 }
 
+/* The BRANCH site to guest EIP eip of the block at TC address a. */
+static uint32_t branch_site_to(uint32_t a, uint32_t eip)
+{
+	const struct tc_site *s;
+
+	for (uint32_t id = 0; (s = tc_site(tcfx, id)); id++)
+		if (s->kind == TC_SITE_BRANCH && s->guest_eip == eip &&
+		    tcfx->blocks[s->block].start == a)
+			return id;
+	cr_assert_fail("no BRANCH site to 0x%x in the block at 0x%x", eip, a);
+	return 0;
+}
+
 /* at 0x1000: jmp 0x1100 */
 static const uint8_t jmp_1100[] = { 0xe9, 0xfb, 0x00, 0x00, 0x00 };
 static const uint8_t nop_loop[] = { 0x90, 0xeb, 0xfd };             /* jmp $-1 */
@@ -204,13 +217,16 @@ Test(translate, chain_refuses_other_pages_frames_and_bases)
 	uint32_t a = xlate(0x1010, jmp_2000, sizeof(jmp_2000)), id, t, ljmp;
 	struct tc_src s;
 
-	/* page 2 maps to frame 1 as well: the page still differs */
+	/* page 2 maps to frame 1 as well: the page still differs (the jump
+	 * goes through the inline lookup, its miss to the exit) */
 	tcfx_map_page(2, 1);
 	t = xlate(0x2000, nop_loop, sizeof(nop_loop));
-	id = exit_site(a + 1);
-	ljmp = rel_target(a + 1);
+	id = branch_site_to(a, 0x2000);
+	cr_assert_eq(exit_site(tc_site(tcfx, id)->patch), id);
+	ljmp = rel_target(tc_site(tcfx, id)->patch);
 	cr_assert_not(tc_chain(tcfx, id, t));
-	cr_assert_eq(rel_target(a + 1), ljmp, "patched all the same");
+	cr_assert_eq(rel_target(tc_site(tcfx, id)->patch), ljmp,
+	             "patched all the same");
 	/* same page, another frame (the page was remapped in between) */
 	a = xlate(0x1000, jmp_1100, sizeof(jmp_1100));
 	s = tcfx_src(0x1100, nop_loop, sizeof(nop_loop));
@@ -241,6 +257,31 @@ Test(translate, chain_refuses_one_shot_blocks)
 	once = xlate_src(s);
 	cr_assert_not(tc_chain(tcfx, exit_site(a + 1), once), "to one-shot");
 	cr_assert(tc_chain(tcfx, exit_site(a + 1), t));
+}
+
+/* tc_src.user (guest CPL 3, IF off): never found again, never chained
+ * from or to; its direct JMP to another page is a plain exit. */
+Test(translate, user_blocks_are_never_found_or_chained)
+{
+	struct tc_src s = tcfx_src(0x1000, jmp_1100, sizeof(jmp_1100));
+	uint32_t u, t;
+
+	s.user = true;
+	u = xlate_src(s);
+	cr_assert(tcfx->blocks[tcfx->nblocks - 1].one_shot);
+	cr_assert_eq(tc_find(tcfx, 0x1000, 0), 0);
+	t = xlate(0x1100, nop_loop, sizeof(nop_loop));
+	cr_assert_not(tc_chain(tcfx, exit_site(u + 1), t), "from user");
+	s = tcfx_src(0x1100, nop_loop, sizeof(nop_loop));
+	s.user = true;
+	u = xlate_src(s);
+	cr_assert_not(tc_chain(tcfx, exit_site(xlate(0x1000, jmp_1100,
+	                                             sizeof(jmp_1100)) + 1), u),
+	              "to user");
+	s = tcfx_src(0x1000, TCFX_BYTES(0xe9, 0xfb, 0x0f, 0x00, 0x00));
+	s.user = true;
+	u = xlate_src(s);
+	cr_assert_eq(tc_site(tcfx, exit_site(u + 1))->guest_eip, 0x2000);
 }
 
 Test(translate, chain_refuses_what_is_no_chain)
@@ -532,73 +573,144 @@ Test(translate, rel16_branch_under_a_cs_base)
 	tcfx_translate(&s, NULL);
 }
 
-/* ---- Known bugs: enable each once translate/ is fixed. ---- */
+/* ---- Bugs fixed since (tests/fuzz/crashes/), kept as regression
+ * tests. ---- */
 
 /* FB last in its block (a page end, the 64-instruction limit, a
- * one-shot translation): inline.c inlines STI when the block has no
- * next instruction (`!(next && needs_monitor(next))`), so the exit that
- * follows the VIF store is a way into the monitor inside the STI's
- * interrupt shadow: STI at 0x1fff, HLT at 0x2000, and an interrupt that
- * arrives after the inline PEND check is delivered before the HLT, which
- * then waits for the next one (the race sti; hlt exists to avoid).  The
- * checker wants an EMULATE of the STI there:
+ * one-shot translation): inline.c inlined STI when the block had no
+ * next instruction, so the exit that follows the VIF store was a way
+ * into the monitor inside the STI's interrupt shadow: STI at 0x1fff,
+ * HLT at 0x2000, and an interrupt that arrives after the inline PEND
+ * check is delivered before the HLT, which then waits for the next one
+ * (the race sti; hlt exists to avoid).  Fixed in be2419f: an EMULATE
+ * of the STI there (the checker wants it):
  * tests/fuzz/crashes/sti-at-block-end. */
-Test(translate, sti_at_a_block_end_is_the_monitors, .disabled = true)
+Test(translate, sti_at_a_block_end_is_the_monitors)
 {
 	static uint8_t limit[64];
 	struct tc_src s = tcfx_src(0x1fff, TCFX_BYTES(0xfb, 0xf4));
+	uint32_t a;
 
-	tcfx_translate(&s, NULL);
+	a = tcfx_translate(&s, NULL);
+	cr_assert_eq(tc_site(tcfx, site_of_ljmp(a))->kind, TC_SITE_EMULATE);
 	memset(limit, 0x90, sizeof(limit));
 	limit[63] = 0xfb;
 	s = tcfx_src(0x3000, limit, sizeof(limit));
 	tcfx_translate(&s, NULL);
+	s = tcfx_src(0x4000, TCFX_BYTES(0xfb, 0x90));
+	s.one_shot = true;
+	a = tcfx_translate(&s, NULL);
+	cr_assert_eq(tc_site(tcfx, site_of_ljmp(a))->kind, TC_SITE_EMULATE);
 }
 
-/* 9D: POPF's fast path stores the stripped image into the guest's slot
- * with `mov %eax, (%esp)` at an nb position, after only reading the
- * slot at the exact one.  A stack page the guest may read but not write
- * (write-traced by the shadow MMU: a page of translated code, of a
- * descriptor table, of a traced page table; or read-only) faults there,
- * and bt_after_exit crashes the VM ("page fault inside an inline
- * sequence") where the guest's POPF would have run.  The guest memory
- * an nb position touches must be memory an exact position of the same
- * sequence already wrote (as PUSHF's pushf does). */
-Test(translate, popf_writes_the_stack_only_where_it_may_fault, .disabled = true)
+/* The slot a store (mov, ALU, INC/DEC, NOT/NEG to r/m) or a push
+ * writes, as an offset from ESP at the start of the walk (*slot):
+ * false when the instruction writes no guest memory
+ * (or through %gs: the vpage).  *known: addressed off ESP alone. */
+static bool guest_store(const struct insn *in, int32_t delta,
+                        int32_t *slot, bool *known)
 {
-	uint32_t a = xlate(0x1000, TCFX_BYTES(0x9d, 0x90)), got;
-	bool written_exact = false;
+	static const uint8_t pfx[] = { 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65,
+	                               0x66, 0x67, 0xF0, 0xF2, 0xF3 };
+	unsigned p = 0;
+	uint8_t op, reg;
+	const struct insn_opnd *m = &in->opnd[0];
 
-	for (uint32_t at = a; at < tcfx->blocks[0].end;) {
+	while (p < in->len && memchr(pfx, in->bytes[p], sizeof(pfx)))
+		p++;
+	op = in->bytes[p];
+	reg = p + 1 < in->len ? (in->bytes[p + 1] >> 3) & 7 : 0;
+	*known = true;
+	if (op == 0x9C || op == 0x68 || op == 0x6A || (op >= 0x50 && op <= 0x57) ||
+	    (op == 0xFF && reg == 6)) {
+		*slot = delta - 4;
+		return true;
+	}
+	bool writes = op == 0x88 || op == 0x89 || op == 0xC6 || op == 0xC7 ||
+	              ((op == 0x80 || op == 0x81 || op == 0x83) && reg != 7) ||
+	              (op < 0x40 && (op & 7) <= 1 && op != 0x38 && op != 0x39) ||
+	              (op == 0xFF && reg <= 1) ||
+	              ((op == 0xF6 || op == 0xF7) && (reg == 2 || reg == 3));
+	if (!writes || in->nopnd == 0 || m->kind != OPND_MEM ||
+	    m->mem.seg == SEG_GS)
+		return false;
+	*known = m->mem.base == 4 && m->mem.index == INSN_NO_REG;
+	*slot = delta + (int32_t)m->mem.disp;
+	return true;
+}
+
+/* In the block at a (its sequences walked in address order): every
+ * store to guest memory at an nb position, where registers hold
+ * scratch values and a fault cannot be handled, goes to a slot that an
+ * exact position before it already wrote (so that it cannot fault
+ * where the guest instruction would not have), addressed off ESP. */
+static void stores_only_where_they_may_fault(uint32_t a)
+{
+	int32_t written[16], delta = 0;
+	unsigned nw = 0;
+	uint32_t got;
+
+	for (uint32_t at = a; at < tcfx->blocks[tcfx->nblocks - 1].end;) {
+		const uint8_t *p = (const uint8_t *)(uintptr_t)at;
 		struct insn in;
+		int32_t slot;
+		bool known, seen = false;
 		int m = tc_map_back(tcfx, at, &got);
 
-		cr_assert_eq(scan_decode((const uint8_t *)(uintptr_t)at, 15,
-		                         true, &in), 0);
-		bool store = in.nopnd > 0 && in.opnd[0].kind == OPND_MEM &&
-		             in.opnd[0].mem.seg != SEG_GS &&
-		             (in.bytes[0] == 0x89 || in.bytes[0] == 0x88 ||
-		              in.bytes[0] == 0xC7 || in.bytes[0] == 0xC6);
-		if (store && m == 0)
-			written_exact = true;
-		cr_assert(!store || m == 0 || written_exact,
-		          "+0x%x: a store to guest memory at an nb position, the "
-		          "slot only read before", at - a);
+		cr_assert_eq(scan_decode(p, 15, true, &in), 0);
+		if (guest_store(&in, delta, &slot, &known)) {
+			for (unsigned k = 0; k < nw; k++)
+				seen |= written[k] == slot;
+			if (m == 0 && known && nw < 16)
+				written[nw++] = slot;
+			cr_assert(m == 0 || (known && seen),
+			          "+0x%x: a store to guest memory at an nb "
+			          "position, to a slot no exact position wrote "
+			          "before", at - a);
+		}
+		if (p[0] == 0x9C || p[0] == 0x68 || (p[0] >= 0x50 && p[0] <= 0x57))
+			delta -= 4;
+		else if (p[0] == 0x9D || (p[0] >= 0x58 && p[0] <= 0x5F))
+			delta += 4;
 		at += in.len;
 	}
 }
 
-/* 26 66 E9 cw under a CS base: tc.c's target16, which redoes a 16-bit
- * target's wrap as an EIP, looks for the 66 only among 66 67 2E 3E F2
- * F3, so an ES (SS, FS, GS) override before it leaves scan/'s linear
- * wrap: exit to 0xffff0105 instead of 0x0105.
- * tests/fuzz/crashes/rel16-cs-base-es-prefix. */
-Test(translate, rel16_branch_with_es_prefix_under_a_cs_base, .disabled = true)
+/* 9D: POPF's fast path stored the stripped image into the guest's slot
+ * with `mov %eax, (%esp)` at an nb position, after only reading the
+ * slot at the exact one.  A stack page the guest may read but not write
+ * (write-traced by the shadow MMU: a page of translated code, of a
+ * descriptor table, of a traced page table; or read-only) faulted
+ * there, and bt_after_exit crashed the VM ("page fault inside an inline
+ * sequence") where the guest's POPF would have run.  Fixed in be2419f:
+ * the sequence starts with `orl $0, (%esp)` at the exact position, and
+ * both nb stores (the image, then after the host popf the guest's value
+ * at -4(%esp)) go to that slot.  PUSHF likewise: its pushf writes the
+ * slot its nb `mov %ecx, (%esp)` rewrites. */
+Test(translate, popf_writes_the_stack_only_where_it_may_fault)
 {
-	struct tc_src s = tcfx_src(0x0100,
-	                           TCFX_BYTES(0x26, 0x66, 0xe9, 0x00, 0x00));
+	stores_only_where_they_may_fault(xlate(0x1000, TCFX_BYTES(0x9d, 0x90)));
+	stores_only_where_they_may_fault(xlate(0x1100, TCFX_BYTES(0x9c, 0x90)));
+	stores_only_where_they_may_fault(xlate(0x1200, TCFX_BYTES(
+	        0xfa, 0x9c, 0x9d, 0xfb, 0x9c, 0x9d, 0x90)));
+}
 
-	s.cs_base = 0x10000;
-	s.frame[0] = 0x10;
-	tcfx_translate(&s, NULL);
+/* 26 66 E9 cw under a CS base: tc.c's target16, which redoes a 16-bit
+ * target's wrap as an EIP, looked for the 66 only among 66 67 2E 3E F2
+ * F3, so an ES (SS, FS, GS) override before it left scan/'s linear
+ * wrap: exit to 0xffff0105 instead of 0x0105.  Fixed in 5a5b136:
+ * tests/fuzz/crashes/rel16-cs-base-es-prefix. */
+Test(translate, rel16_branch_with_es_prefix_under_a_cs_base)
+{
+	static const uint8_t pfx[] = { 0x26, 0x36, 0x64, 0x65, 0xf0 };
+
+	for (unsigned i = 0; i < sizeof(pfx); i++) {
+		uint8_t b[] = { pfx[i], 0x66, 0xe9, 0x00, 0x00 };
+		struct tc_src s = tcfx_src(0x0100, b, sizeof(b));
+
+		s.cs_base = 0x10000;
+		s.frame[0] = 0x10;
+		tc_flush(tcfx);
+		tcfx_translate(&s, NULL);
+	}
 }

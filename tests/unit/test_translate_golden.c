@@ -26,12 +26,12 @@ TestSuite(translate_golden, .init = tcfx_setup, .fini = tcfx_teardown);
 
 struct input {
 	uint32_t eip, cs_base;
-	bool one_shot;
+	bool one_shot, user;
 	uint8_t bytes[512];
 	size_t n;
 };
 
-/* "[@EIP] [cs=BASE] [once] hex..." where a byte may be "XX*N" (N times);
+/* "[@EIP] [cs=BASE] [once] [user] hex..." where a byte may be "XX*N" (N times);
  * false on anything else. */
 static bool parse_input(const char *s, struct input *in)
 {
@@ -50,6 +50,10 @@ static bool parse_input(const char *s, struct input *in)
 			continue;
 		if (!strcmp(tok, "once")) {
 			in->one_shot = true;
+			continue;
+		}
+		if (!strcmp(tok, "user")) {
+			in->user = true;
 			continue;
 		}
 		if (strlen(tok) < 2 || !isxdigit((unsigned char)tok[0]) ||
@@ -173,6 +177,7 @@ static bool compute(const char *s, struct outcome *o, char *why, size_t len)
 	src = tcfx_src(in.eip, in.bytes, in.n);
 	src.cs_base = in.cs_base;
 	src.one_shot = in.one_shot;
+	src.user = in.user;
 	start = tcfx_translate(&src, &two);
 	if (!start) {
 		snprintf(o->code, LINE, "(none)");
