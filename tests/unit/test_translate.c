@@ -211,10 +211,14 @@ Test(translate, chain_both_exits_of_a_jcc)
 	cr_assert_eq(rel_target(a + 7), n);
 }
 
-Test(translate, chain_refuses_other_pages_frames_and_bases)
+/* A chain to another page or frame is made, but lasts only until
+ * tc_unchain_cross (the guest's mappings changed); one within a page and
+ * frame survives it.  Another CS base is refused. */
+Test(translate, chains_across_pages_and_frames_are_undone)
 {
 	static const uint8_t jmp_2000[] = { 0xe9, 0xeb, 0x0f, 0x00, 0x00 };
 	uint32_t a = xlate(0x1010, jmp_2000, sizeof(jmp_2000)), id, t, ljmp;
+	uint32_t b, tb, idb, ljmpb, c, tc_, idc, ljmpc;
 	struct tc_src s;
 
 	/* page 2 maps to frame 1 as well: the page still differs (the jump
@@ -224,22 +228,35 @@ Test(translate, chain_refuses_other_pages_frames_and_bases)
 	id = branch_site_to(a, 0x2000);
 	cr_assert_eq(exit_site(tc_site(tcfx, id)->patch), id);
 	ljmp = rel_target(tc_site(tcfx, id)->patch);
-	cr_assert_not(tc_chain(tcfx, id, t));
-	cr_assert_eq(rel_target(tc_site(tcfx, id)->patch), ljmp,
-	             "patched all the same");
+	cr_assert(tc_chain(tcfx, id, t));
+	cr_assert_eq(rel_target(tc_site(tcfx, id)->patch), t);
 	/* same page, another frame (the page was remapped in between) */
-	a = xlate(0x1000, jmp_1100, sizeof(jmp_1100));
+	b = xlate(0x1000, jmp_1100, sizeof(jmp_1100));
 	s = tcfx_src(0x1100, nop_loop, sizeof(nop_loop));
 	s.frame[0] = 9;
-	t = xlate_src(s);
-	cr_assert_not(tc_chain(tcfx, exit_site(a + 1), t));
-	/* same linear page, another CS base */
+	tb = xlate_src(s);
+	idb = exit_site(b + 1);
+	ljmpb = rel_target(b + 1);
+	cr_assert(tc_chain(tcfx, idb, tb));
+	/* same page and frame: lasting */
+	c = xlate(0x1200, jmp_1100, sizeof(jmp_1100));
+	tc_ = xlate(0x1100, nop_loop, sizeof(nop_loop));
+	idc = exit_site(c + 1);
+	ljmpc = rel_target(c + 1);
+	cr_assert(tc_chain(tcfx, idc, tc_));
+	cr_assert_eq(tcfx_ctr[CTR_bt_chains], 3);
+	tc_unchain_cross(tcfx);
+	cr_assert_eq(rel_target(tc_site(tcfx, id)->patch), ljmp, "undone");
+	cr_assert_eq(rel_target(b + 1), ljmpb, "undone");
+	cr_assert_eq(rel_target(c + 1), tc_, "kept");
+	cr_assert_neq(ljmpc, tc_);
+	/* same linear page, another CS base: never */
 	s = tcfx_src(0x0100, nop_loop, sizeof(nop_loop));
 	s.cs_base = 0x1000;
 	s.frame[0] = 1;
 	t = xlate_src(s);
-	cr_assert_not(tc_chain(tcfx, exit_site(a + 1), t));
-	cr_assert_eq(tcfx_ctr[CTR_bt_chains], 0);
+	cr_assert_not(tc_chain(tcfx, idb, t));
+	cr_assert_eq(rel_target(b + 1), ljmpb);
 }
 
 Test(translate, chain_refuses_one_shot_blocks)
@@ -299,10 +316,14 @@ Test(translate, chain_refuses_what_is_no_chain)
 	cr_assert_not(tc_chain(tcfx, 0x7fff, t), "no such site");
 	cr_assert_not(tc_chain(tcfx, id, t + 1), "not a block's start");
 	cr_assert_not(tc_chain(tcfx, id, 0xff0fffff), "no block");
-	/* a block whose bytes straddle into the next page */
+	/* a block whose bytes straddle into the next page: chained until the
+	 * mappings change */
 	x = xlate(0x1ffe, jmp_straddle, sizeof(jmp_straddle));
 	cr_assert_eq(tc_site(tcfx, exit_site(x + 1))->guest_eip, 0x1103);
-	cr_assert_not(tc_chain(tcfx, exit_site(x + 1), t), "two pages");
+	uint32_t xl = rel_target(x + 1);
+	cr_assert(tc_chain(tcfx, exit_site(x + 1), t), "two pages");
+	tc_unchain_cross(tcfx);
+	cr_assert_eq(rel_target(x + 1), xl, "two pages: undone");
 	/* an invalidated target */
 	tc_invalidate_frame(tcfx, 1);
 	cr_assert_not(tc_chain(tcfx, id, t), "invalidated");
