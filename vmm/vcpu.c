@@ -305,13 +305,17 @@ int vcpu_setup_segments(char *err, size_t errlen)
 
 int vcpu_run(struct vcpu *v)
 {
-	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	int r;
 
+	/* Before the thread starts: its first exit may already crash (under
+	 * bt a callout comes within microseconds) and report the guest. */
+	fatal_set_vcpu(v);
+	r = pthread_create(&v->thread, NULL, vcpu_thread, v);
 	if (r != 0) {
+		fatal_set_vcpu(NULL);
 		fprintf(stderr, "popek: cannot start the vCPU thread: %s\n", strerror(r));
 		return STATUS_POPEK_ERROR;
 	}
-	fatal_set_vcpu(v);
 	pthread_join(v->thread, NULL);
 	return v->stop_status;
 }
