@@ -239,6 +239,7 @@ static enum shadow_outcome do_walk(struct shadow *s,
 		return SHADOW_GUEST_PF;
 	}
 	out->phys = w->phys;
+	out->global = !s->paging || w->global;
 	if ((uint64_t)w->phys >= s->cfg.ram->size)
 		return SHADOW_EMULATE;
 	return SHADOW_MAPPED;

@@ -75,6 +75,8 @@ enum shadow_outcome {
 struct shadow_result {
 	uint32_t error;    /* SHADOW_GUEST_PF: the #PF error code */
 	uint32_t phys;     /* SHADOW_EMULATE: the guest-physical address */
+	bool global;       /* SHADOW_MAPPED: a global page (CR4.PGE), or paging
+	                    * off: a CR3 load leaves the translation alone */
 };
 
 /* NULL and one line in err on failure. */

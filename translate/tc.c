@@ -35,6 +35,8 @@ static void count(struct tc *tc, enum counter c, uint64_t n)
 		tc->ops.counters[c] += n;
 }
 
+static const struct tc_block *block_at(const struct tc *tc, uint32_t a);
+
 static void reset_tables(struct tc *tc)
 {
 	tc->ndirty = TC_LOOKUP_DIRTY_MAX + 1;   /* clear it all */
@@ -180,6 +182,8 @@ void tc_lookup_insert(struct tc *tc, uint32_t eip, uint32_t tc_addr)
 		tc->ndirty++;       /* past the max: the next clear is whole */
 	e->eip = eip;
 	e->tc = tc_addr;
+	const struct tc_block *b = block_at(tc, tc_addr);
+	tc->lt_block[eip & (TC_LOOKUP_N - 1)] = b ? (uint32_t)(b - tc->blocks) : 0;
 }
 
 void tc_lookup_clear(struct tc *tc)
@@ -251,7 +255,8 @@ uint32_t tc_translate(struct tc *tc, const struct tc_src *src, bool *used_next)
 		.eip = src->eip, .cs_base = src->cs_base,
 		.frame = { src->frame[0], src->frame[1] },
 		.two = (lin & (PAGE - 1)) + sb.len > PAGE, .valid = true,
-		.one_shot = src->one_shot || src->user, .start = tc->code_next,
+		.one_shot = src->one_shot || src->user, .global = src->global,
+		.start = tc->code_next,
 		.map0 = tc->nmap, .hnext = -1,
 	};
 	if (tc_emit_block(tc, b, bi, &sb, src->bytes, src->user) < 0) {
@@ -406,4 +411,69 @@ void tc_flush(struct tc *tc)
 	count(tc, CTR_bt_flushes, 1);
 	if (tc->ops.flushed)
 		tc->ops.flushed(tc->ops.ctx);
+}
+
+/* Whether a change of the guest's mappings may concern block b. */
+static bool concerned(const struct tc_block *b, enum tc_map_change what,
+                      uint32_t region)
+{
+	uint32_t lin = b->cs_base + b->eip;
+
+	if (what == TC_MAP_ALL)
+		return true;
+	if (what == TC_MAP_CR3)
+		return !b->global;
+	return (lin >> 22) == region ||
+	       (b->two && (((lin & ~(PAGE - 1)) + PAGE) >> 22) == region);
+}
+
+static void drop_lookups(struct tc *tc, enum tc_map_change what,
+                         uint32_t region)
+{
+	struct tc_lookup_ent *t = lookup_table();
+	unsigned kept = 0;
+
+	if (tc->ndirty > TC_LOOKUP_DIRTY_MAX || what == TC_MAP_ALL) {
+		tc_lookup_clear(tc);
+		return;
+	}
+	for (unsigned i = 0; i < tc->ndirty; i++) {
+		uint32_t idx = tc->dirty[i];
+
+		if (concerned(&tc->blocks[tc->lt_block[idx]], what, region))
+			t[idx].eip = TC_LOOKUP_FREE(idx);
+		else
+			tc->dirty[kept++] = idx;
+	}
+	tc->ndirty = kept;
+}
+
+static void drop_chains(struct tc *tc, enum tc_map_change what,
+                        uint32_t region)
+{
+	unsigned kept = 0;
+
+	if (tc->nxchain > TC_LOOKUP_DIRTY_MAX || what == TC_MAP_ALL) {
+		tc_unchain_cross(tc);
+		return;
+	}
+	for (unsigned i = 0; i < tc->nxchain; i++) {
+		const struct tc_site *s = &tc->sites[tc->xchain[i]];
+		int32_t rel;
+
+		memcpy(&rel, tc_ptr(s->patch), 4);
+		const struct tc_block *to = block_at(tc, s->patch + 4 + (uint32_t)rel);
+		if (!to || concerned(&tc->blocks[s->block], what, region) ||
+		    concerned(to, what, region))
+			patch_rel(s->patch, s->exit_at);
+		else
+			tc->xchain[kept++] = tc->xchain[i];
+	}
+	tc->nxchain = kept;
+}
+
+void tc_mappings_changed(struct tc *tc, enum tc_map_change what, uint32_t lin)
+{
+	drop_lookups(tc, what, lin >> 22);
+	drop_chains(tc, what, lin >> 22);
 }

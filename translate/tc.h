@@ -123,6 +123,9 @@ struct tc_src {
 	size_t avail;
 	bool one_shot;        /* one instruction, never reused or chained
 	                       * (stepping past an interrupt shadow) */
+	bool global;          /* every page of its bytes is mapped global (or
+	                       * paging is off): a CR3 load keeps its chains
+	                       * and lookup entries */
 	bool user;            /* guest CPL 3 (running with IF = 0): never
 	                       * reused or chained; CLI, STI, POPF and the
 	                       * indirect branches are callouts, whose
@@ -160,6 +163,14 @@ int tc_stub_site(const struct tc *tc, uint64_t rip, uint32_t *id);
 bool tc_chain(struct tc *tc, uint32_t id, uint32_t target);
 /* Undo every chain that crosses pages or frames. */
 void tc_unchain_cross(struct tc *tc);
+
+/* The guest's mappings changed; drop the chains across pages and the
+ * lookup entries that may now be wrong.  TC_MAP_ALL: any of them (paging
+ * turned on/off, CR0.WP, CR4.PSE/PGE).  TC_MAP_CR3: those whose blocks
+ * are not all global.  TC_MAP_PAGE: those touching the 4 MiB region of
+ * `lin` (INVLPG: 4 KiB or 4 MiB guest pages alike). */
+enum tc_map_change { TC_MAP_ALL, TC_MAP_CR3, TC_MAP_PAGE };
+void tc_mappings_changed(struct tc *tc, enum tc_map_change what, uint32_t lin);
 
 /* The guest EIP at which the guest state is what the registers hold
  * when translated code stopped at `tc_addr`: 0.  1: tc_addr lies inside

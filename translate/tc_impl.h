@@ -21,6 +21,7 @@ struct tc_block {
 	bool two;               /* its bytes run into frame[1] */
 	bool valid;
 	bool one_shot;          /* never reused or chained (one_shot, user) */
+	bool global;            /* tc_src.global */
 	uint32_t start, end;    /* its code: TC addresses [start, end) */
 	uint32_t map0, nmap;    /* its entries in tc->map, by TC address */
 	uint32_t ninsn;         /* guest instructions it translates */
@@ -62,6 +63,9 @@ struct tc {
 	 * then every chained site is undone). */
 	uint32_t xchain[TC_LOOKUP_DIRTY_MAX];
 	unsigned nxchain;
+	/* The block each lookup entry points at (index), for dropping the
+	 * entries a mapping change concerns. */
+	uint32_t lt_block[TC_LOOKUP_N];
 };
 
 static inline uint8_t *tc_ptr(uint32_t tc_addr)

@@ -191,7 +191,7 @@ static void deliver_fault(struct vcpu *v)
 static int fetch(struct vcpu *v, uint32_t lin, uint8_t *dst, unsigned len)
 {
 	struct shadow_regs r = system_paging_regs(v, v->sys.cpl);
-	struct shadow_result res = { 0, lin };
+	struct shadow_result res = { .phys = lin };
 
 	if (v->sys.cpl == 0 || !(v->sys.cr0 & CR0_PG))
 		return guest_read(v, lin, dst, len);
@@ -212,6 +212,18 @@ static int fetch(struct vcpu *v, uint32_t lin, uint8_t *dst, unsigned len)
 	}
 	v->fault.vector = -1;
 	return -1;
+}
+
+/* Whether linear page lin is mapped global (or paging is off). */
+static bool page_global(struct vcpu *v, uint32_t lin)
+{
+	struct shadow_regs r = system_paging_regs(v, 0);
+	struct shadow_result res = { .phys = 0 };
+
+	if (!(v->sys.cr0 & CR0_PG))
+		return true;
+	return shadow_peek(v->vm->shadow, &r, lin, &res) == SHADOW_MAPPED &&
+	       res.global;
 }
 
 /* Fetch and translate the block at EIP: its TC address, or 0 with the
@@ -248,6 +260,8 @@ static uint32_t translate(struct vcpu *v, bool one_shot)
 	} else {
 		next_fault = v->fault;
 	}
+	src.global = page_global(v, lin) &&
+	             (!src.next_ok || page_global(v, lin + first));
 	uint32_t t = tc_translate(v->bt.tc, &src, &used_next);
 	if (!t) {
 		/* The first instruction runs into a page the guest cannot
@@ -281,14 +295,6 @@ bool bt_prepare(struct vcpu *v)
 	if ((v->sys.cpl != 0 && (v->cpu.eflags & EFLAGS_IF)) || !v->cpu.code32)
 		return true;
 	*vpage32(TCV_PEND) = intr_maybe_pending(v);
-	uint64_t epoch = v->vm->counters[CTR_cr3_loads] +
-	                 v->vm->counters[CTR_invlpg] +
-	                 v->vm->counters[CTR_shadow_flushes];
-	if (epoch != b->lookup_epoch) {   /* mappings changed: targets too */
-		tc_lookup_clear(b->tc);
-		tc_unchain_cross(b->tc);
-		b->lookup_epoch = epoch;
-	}
 	if (v->shadow_step) {
 		b->entry = translate(v, true);
 		return b->entry != 0;
@@ -335,6 +341,12 @@ void bt_load_area(struct vcpu *v)
 	/* (no TF term: stepping ends at an exact position, so a PUSHF never
 	 * runs with popek's TF set) */
 	*vpage32(TCV_PDELTA) = (v->cpu.eflags & 0x00247000u) - EFLAGS_IF;
+}
+
+void bt_mappings_changed(struct vcpu *v, enum tc_map_change what, uint32_t lin)
+{
+	if (v->bt.tc)
+		tc_mappings_changed(v->bt.tc, what, lin);
 }
 
 void bt_note_pending(void)

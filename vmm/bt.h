@@ -40,7 +40,6 @@ struct bt_state {
 	 * from step_tc to the next exact position, delivering nothing. */
 	bool stepping;
 	uint32_t step_tc;
-	uint64_t lookup_epoch;     /* CR3 loads + INVLPGs + flushes seen */
 	bool from_tc;              /* the last exit came from translated code */
 	/* Adaptive translation: guest EIPs whose stores keep faulting on
 	 * write-traced pages (open addressing; forced ones are callouts). */
@@ -67,6 +66,11 @@ bool bt_prepare(struct vcpu *v);
 /* Just before popek_enter into translated code: CS, GS, EIP, TF in the
  * area, the virtual flags in the vpage. */
 void bt_load_area(struct vcpu *v);
+
+/* The guest's mappings changed (system.c: paging reset, CR3 load,
+ * INVLPG of lin): drop what of the TC skips the lookup's frame check. */
+enum tc_map_change;
+void bt_mappings_changed(struct vcpu *v, enum tc_map_change what, uint32_t lin);
 
 /* Another thread raised an interrupt: inline STI/POPF must exit. */
 void bt_note_pending(void);

@@ -277,7 +277,7 @@ static bool no_progress(struct vcpu *v, uint32_t lin)
 static void exit_page_fault(struct vcpu *v)
 {
 	struct shadow_regs r = system_paging_regs(v, v->sys.cpl);
-	struct shadow_result res = { 0, 0 };
+	struct shadow_result res = { .phys = 0 };
 	uint32_t lin = (uint32_t)v->exit.cr2;
 	enum shadow_outcome o = SHADOW_OUTSIDE;
 

@@ -14,6 +14,7 @@
  * instructions in system_query.c.
  */
 #include "vmm/system.h"
+#include "translate/tc.h"
 #include "vmm/desc.h"
 #include "vmm/msr.h"
 #include "vmm/vm.h"
@@ -54,7 +55,7 @@ struct shadow_regs system_paging_regs(const struct vcpu *v, int cpl)
 int system_peek_ram(const struct vcpu *v, uint32_t lin, uint32_t *phys)
 {
 	struct shadow_regs r = system_paging_regs(v, 0);
-	struct shadow_result res = { 0, lin };
+	struct shadow_result res = { .phys = lin };
 
 	if ((v->sys.cr0 & CR0_PG) &&
 	    shadow_peek(v->vm->shadow, &r, lin, &res) != SHADOW_MAPPED)
@@ -293,6 +294,7 @@ static int paging_reset(struct vcpu *v)
 {
 	char err[256];
 
+	bt_mappings_changed(v, TC_MAP_ALL, 0);
 	if (shadow_reset(v->vm->shadow, v->sys.cr0 & CR0_PG, err,
 	                 sizeof(err)) == 0) {
 		segshadow_trace_tables(v);
@@ -332,6 +334,7 @@ static int sys_write_cr(void *ctx, int cr, uint32_t val)
 		v->sys.cr3 = val;
 		v->vm->counters[CTR_cr3_loads]++;
 		shadow_new_cr3(v->vm->shadow);
+		bt_mappings_changed(v, TC_MAP_CR3, 0);
 		segshadow_trace_tables(v);
 		return 0;
 	case 4: {
@@ -426,6 +429,7 @@ static int sys_invlpg(void *ctx, uint32_t linear)
 
 	v->vm->counters[CTR_invlpg]++;
 	shadow_invlpg(v->vm->shadow, linear);
+	bt_mappings_changed(v, TC_MAP_PAGE, linear);
 	return 0;
 }
 

@@ -262,7 +262,7 @@ static uint32_t read_lin(uint32_t lin)
 static enum shadow_outcome fault(const struct shadow_regs *r, uint32_t lin,
                                  uint32_t herr)
 {
-	res = (struct shadow_result){ 0xdeadbeef, 0xdeadbeef };
+	res = (struct shadow_result){ .error = 0xdeadbeef, .phys = 0xdeadbeef };
 	return shadow_fault(sh, r, lin, herr, &res);
 }
 
