@@ -8,6 +8,10 @@
 # checksums sectors 0..2047 and writes a pattern into 4096..4223, and the
 # image is checked from the host afterwards.
 #
+# The script ends with busybox's `poweroff`: busybox init, then the
+# kernel's power-off, which the apm module hands to popek's APM BIOS
+# (vmm/loader_linux.c), which ends popek with status 0.
+#
 # Part of `make check`: about a minute.  It downloads the kernel and
 # busybox the first time (.cache/linux, git-ignored); where they cannot be
 # fetched it is skipped (status 77) with one line saying why.
@@ -58,6 +62,10 @@ for c in fork-ppid fork-20-children-waited proc-self-pid tmpfs-mount \
 done
 expect_out '^done: [0-9]+ checks, 0 failed$'
 expect_out '^popek.test: end, status 0$'
+expect_out 'apm: BIOS version 1\.2 Flags 0x02'
+expect_out '^Requesting system poweroff'
+expect_out 'reboot: Power down'
+expect_no_out 'System halted|Kernel panic'
 expect_no_fail
 
 # The lines that must agree: PASS/FAIL/SKIP and "= KEY VALUE", a native
