@@ -25,6 +25,14 @@
  * CAN_USE_HEAP clear: the heap is for the real-mode setup code, which the
  * 32-bit protocol skips.
  *
+ * Power-off: an APM 1.2 BIOS with a 32-bit protected-mode interface (the
+ * zero page's apm_bios_info, which the kernel's real-mode setup would
+ * have filled from INT 15h AX=5303h) whose code is the few bytes of
+ * apm_bios below, at 0xF0000 in the reserved BIOS area.  With acpi=off,
+ * Linux's apm module (power_off=1) makes it pm_power_off, and `poweroff`
+ * ends in APM Set Power State (5307h) "all devices off", which writes 0 to
+ * the debug-exit port: popek ends with status 0 (docs/linux-boot.md).
+ *
  * As in loader_multiboot.c, everything is checked before guest RAM is
  * written, and every failure is one line in err.  No global state.
  */
@@ -65,6 +73,7 @@
 #define LOADER_UNDEFINED 0xFFu       /* type_of_loader: no assigned id */
 
 /* Zero page fields outside the setup header (zero-page.rst). */
+#define BP_APM_BIOS     0x040  /* struct apm_bios_info */
 #define BP_ALT_MEM_K    0x1E0
 #define BP_E820_ENTRIES 0x1E8
 #define BP_HDR_LIMIT    0x290  /* edd_mbr_sig_buffer: the header ends before */
@@ -319,6 +328,74 @@ static void write_e820(uint8_t *bp, uint64_t ram_size)
 	put32(bp + BP_ALT_MEM_K, (uint32_t)((ram_size - HIGHMEM) >> 10));
 }
 
+/* The APM BIOS at 0xF000:0000 (apm_bios_info: version 1.2, 32-bit
+ * support; code, 16-bit code and data segment 0xF000, 64 KiB each).  The
+ * kernel far-calls the entry (lcall to its APM_CS, based at __va(0xF0000))
+ * at CPL 0 with the function in AX and the data segments null; the result
+ * is CF and AH (APM 1.2, "Error codes"), returned by a 32-bit lret. */
+#define APM_VERSION     0x0102u
+#define APM_32BIT       0x0002u
+#define APM_SEG         0xF000u
+static const uint8_t apm_bios[] = {
+	0x66, 0x3d, 0x07, 0x53,         /* cmp $0x5307,%ax   set power state */
+	0x74, 0x42,                     /* je setstate */
+	0x66, 0x3d, 0x0e, 0x53,         /* cmp $0x530e,%ax   driver version */
+	0x74, 0x22,                     /* je version */
+	0x66, 0x3d, 0x0a, 0x53,         /* cmp $0x530a,%ax   power status */
+	0x74, 0x22,                     /* je status */
+	0x66, 0x3d, 0x0b, 0x53,         /* cmp $0x530b,%ax   get PM event */
+	0x74, 0x2c,                     /* je noevent */
+	0x66, 0x3d, 0x05, 0x53,         /* cmp $0x5305,%ax   CPU idle */
+	0x74, 0x3c,                     /* je unsupported */
+	0x66, 0x3d, 0x01, 0x53,         /* cmp $0x5301,%ax */
+	0x72, 0x36,                     /* jb unsupported */
+	0x66, 0x3d, 0x0f, 0x53,         /* cmp $0x530f,%ax */
+	0x77, 0x30,                     /* ja unsupported */
+	0x30, 0xe4, 0xf8, 0xcb,         /* xor %ah,%ah; clc; lret  (5301-530f) */
+	/* version: */
+	0x66, 0xb8, 0x02, 0x01,         /* mov $0x0102,%ax */
+	0xf8, 0xcb,                     /* clc; lret */
+	/* status: AC on line, no system battery, everything else unknown */
+	0x66, 0xbb, 0xff, 0x01,         /* mov $0x01ff,%bx */
+	0x66, 0xb9, 0xff, 0x80,         /* mov $0x80ff,%cx */
+	0x66, 0xba, 0xff, 0xff,         /* mov $0xffff,%dx */
+	0x30, 0xe4, 0xf8, 0xcb,         /* xor %ah,%ah; clc; lret */
+	/* noevent: */
+	0xb4, 0x80, 0xf9, 0xcb,         /* mov $0x80,%ah; stc; lret */
+	/* setstate: */
+	0x66, 0x83, 0xf9, 0x03,         /* cmp $3,%cx        off? */
+	0x75, 0x08,                     /* jne cannot */
+	0xb0, 0x00,                     /* mov $0,%al */
+	0xe6, 0xf4,                     /* out %al,$0xf4     debug exit, 0 */
+	0xfa, 0xf4, 0xeb, 0xfd,         /* cli; 1: hlt; jmp 1b */
+	/* cannot: */
+	0xb4, 0x60, 0xf9, 0xcb,         /* mov $0x60,%ah; stc; lret */
+	/* unsupported: */
+	0xb4, 0x0c, 0xf9, 0xcb,         /* mov $0x0c,%ah; stc; lret */
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void write_apm(uint8_t *ram, uint8_t *bp)
+{
+	uint8_t *a = bp + BP_APM_BIOS;
+
+	memcpy(ram + BIOS_START, apm_bios, sizeof(apm_bios));
+	put16(a + 0, APM_VERSION);
+	put16(a + 2, APM_SEG);          /* cseg */
+	put32(a + 4, 0);                /* offset of the entry */
+	put16(a + 8, APM_SEG);          /* cseg_16 */
+	put16(a + 10, APM_SEG);         /* dseg */
+	put16(a + 12, APM_32BIT);       /* flags */
+	put16(a + 14, 0xFFFF);          /* cseg_len */
+	put16(a + 16, 0xFFFF);          /* cseg_16_len */
+	put16(a + 18, 0xFFFF);          /* dseg_len */
+}
+
 /* Null, unused, then __BOOT_CS and __BOOT_DS: flat 4 GiB, 32-bit, DPL 0,
  * accessed (code execute/read 0x9B, data read/write 0x93, G and D). */
 static void write_gdt(uint8_t *ram)
@@ -342,6 +419,7 @@ static void write_zero_page(const struct image *im, const struct plan *p,
 	put32(bp + HDR_RAMDISK_IMAGE, (uint32_t)p->initrd_addr);
 	put32(bp + HDR_RAMDISK_SIZE, im->initrd ? (uint32_t)im->initrd_size : 0);
 	write_e820(bp, im->ram_size);
+	write_apm(ram, bp);
 }
 
 static void commit(const struct image *im, const struct plan *p,

@@ -225,6 +225,29 @@ Test(bzimage, e820_map)
 	cr_assert_eq(ram32(bp + 0x1E0), (RAM_MIB - 1) * 1024, "alt_mem_k");
 }
 
+/* The APM BIOS (power-off): apm_bios_info at 0x040 says version 1.2 with
+ * a 32-bit interface at 0xF000:0000, and the code is there: the first
+ * instruction compares AX with 5307h (Set Power State), and the bytes
+ * for "off" write 0 to the debug-exit port. */
+Test(bzimage, apm_bios)
+{
+	static const uint8_t off[] = { 0xb0, 0x00, 0xe6, 0xf4 };
+	uint32_t bp;
+
+	cr_assert_eq(load(), 0, "%s", err);
+	bp = bs.esi;
+	cr_assert_eq(ram[bp + 0x40] | ram[bp + 0x41] << 8, 0x0102, "version");
+	cr_assert_eq(ram[bp + 0x42] | ram[bp + 0x43] << 8, 0xF000, "cseg");
+	cr_assert_eq(ram32(bp + 0x44), 0, "offset");
+	cr_assert_eq(ram[bp + 0x4A] | ram[bp + 0x4B] << 8, 0xF000, "dseg");
+	cr_assert_eq(ram[bp + 0x4C] | ram[bp + 0x4D] << 8, 0x0002,
+	             "flags: 32-bit interface only, enabled, engaged");
+	cr_assert_eq(memcmp(ram + 0xF0000, "\x66\x3d\x07\x53", 4), 0,
+	             "cmp $0x5307,%%ax at the entry");
+	cr_assert_not_null(memmem(ram + 0xF0000, 0x100, off, sizeof(off)),
+	                   "mov $0,%%al; out %%al,$0xf4");
+}
+
 Test(bzimage, null_cmdline_is_empty)
 {
 	cr_assert_eq(load_with(NULL, 0, NULL), 0, "%s", err);
