@@ -71,6 +71,17 @@ void fatal_bug(const char *fmt, ...)
 	_exit(STATUS_POPEK_ERROR);
 }
 
+void fatal_long_mode(int sig, const ucontext_t *uc)
+{
+	serial_host_restore_tty();
+	dprintf(2, "popek: guest crash: guest code left 32-bit compatibility "
+	        "mode (a far jump to the host's 64-bit code selector 0x33, "
+	        "DESIGN.md section 11) and was stopped by %s at RIP 0x%llx: "
+	        "popek cannot run 64-bit code\n", strsignal(sig),
+	        (unsigned long long)uc->uc_mcontext.gregs[REG_RIP]);
+	_exit(STATUS_GUEST_CRASH);
+}
+
 void fatal_signal(int sig, const void *info, ucontext_t *uc)
 {
 	static volatile int entered;

@@ -121,6 +121,10 @@ int switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
                   struct switch_area *a)
 {
 	if (!a || a->magic != SWITCH_MAGIC || !a->in_guest) {
+		uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+		if (sig != SIGKICK && (uint16_t)uc->uc_mcontext.gregs[REG_CSGSFS] ==
+		    HOST_CS64 && rip < 0x100000000ull)
+			fatal_long_mode(sig, uc);   /* guest code in 64-bit mode */
 		if (sig != SIGKICK)
 			fatal_signal(sig, si, uc);
 		if (a && a->magic == SWITCH_MAGIC)

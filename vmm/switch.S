@@ -129,7 +129,20 @@ popek_sig_entry:
 	mov	SA_HOST_RSP(%rcx), %rsp
 	jmp	popek_resume
 6:	ret				/* a kick before entry: just a note */
-3:	xor	%ecx, %ecx
+3:	/* The monitor's own code, a callout stub, or guest code that
+	 * far-jumped to the 64-bit selector: in the last two the FS base
+	 * may be the guest's, so repair it (harmless in the first) before
+	 * C touches thread-local storage (a report does). */
+	mov	%rsp, %rcx
+	and	$-SWITCH_ALT_SIZE, %rcx
+	movabs	$SWITCH_MAGIC, %rax
+	cmp	%rax, SA_MAGIC(%rcx)
+	jne	8f
+	cmpl	$0, SA_WRFSBASE(%rcx)
+	je	8f
+	mov	SA_FSBASE(%rcx), %rax
+	wrfsbase %rax
+8:	xor	%ecx, %ecx
 	sub	$8, %rsp
 	call	switch_signal		/* returns only for a kick */
 	add	$8, %rsp

@@ -7,9 +7,9 @@
 #   - in both modes it calls the vsyscall page's time() (IP above 4 GiB:
 #     allowed, a real host syscall, harmless);
 #   - a raw SYSCALL or int $0x80 from below 4 GiB is trapped (never runs),
-#     but popek then dies with status 2 and no message (a crash);
-#   - under trap, touching 0xFF000000 (not mapped) also kills popek with
-#     status 2 and no message.
+#     and popek stops the guest: one line, status 3 (it cannot run 64-bit
+#     code);
+#   - under trap, touching 0xFF000000 (not mapped) stops it the same way.
 # Translated kernel code (bt, CPL 0) never gets there: #GP(0x30).
 . "$srcdir/tests/escape/lib.sh"
 
@@ -51,14 +51,16 @@ for cpl in $direct_cpls; do
 	else
 		for w in monitor-read monitor-write; do
 			probe $cpl reach64 what=$w
-			expect_status 2
+			expect_status 3
+			expect_err '^popek: guest crash: guest code left 32-bit compatibility mode'
 			expect_no_out '^(PASS|FAIL)'
 			expect_no_host_syscall
 		done
 	fi
 	for w in syscall-write syscall-exit int80-write; do
 		probe $cpl reach64 what=$w
-		expect_status 2
+		expect_status 3
+		expect_err '^popek: guest crash: guest code left 32-bit compatibility mode'
 		expect_out "^escape: trying $w\$"
 		expect_no_out '^(PASS|FAIL)'
 		expect_no_host_syscall
