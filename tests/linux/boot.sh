@@ -35,8 +35,19 @@ log=.cache/linux/last-boot.log
 append="console=ttyS0 earlyprintk=serial,ttyS0,115200 reservetop=16M"
 append+=" nolapic noapic acpi=off panic=-1 popek.selftest"
 
+# Each line of the transcript gets its wall-clock time from popek's start
+# in $log.times ("SECONDS LINE"), for the stages' times below.
+set -o pipefail
 timeout "$timeout" ./popek run "${popek_args[@]}" --append "$append" \
-	--initrd "$initrd" "$kernel" </dev/null >"$log" 2>&1
+	--initrd "$initrd" "$kernel" </dev/null 2>&1 | python3 -c '
+import sys, time
+t0 = time.time()
+with open(sys.argv[1], "wb") as log, open(sys.argv[1] + ".times", "w") as times:
+    for line in sys.stdin.buffer:
+        log.write(line)
+        log.flush()
+        times.write("%.2f %s\n" % (time.time() - t0, line.decode("utf-8", "replace").rstrip()))
+' "$log"
 status=$?
 
 stages=(
@@ -53,7 +64,7 @@ for s in "${stages[@]}"; do
 	what=${s##*|}
 	pattern=${s%|*}
 	if grep -qE "$pattern" "$log"; then
-		echo "reached: $what"
+		echo "reached: $what (at $(grep -m1 -E "$pattern" "$log.times" | cut -d' ' -f1) s)"
 	else
 		echo "not reached: $what"
 		ok=0
