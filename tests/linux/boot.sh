@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/linux/boot.sh — boot Debian's i386 kernel (scripts/fetch-linux)
 # with popek's initramfs (scripts/mkinitramfs) and say how far it got.
-# Not part of `make check`: it downloads (the first time) and takes about
-# 15 s.  Run it from the top of a built tree:
+# By hand, not in `make check` (tests/linux/userspace.sh and shell.sh are
+# there); it downloads (the first time) and takes about 30 s, and prints
+# the wall-clock time of each stage.  Run it from the top of a built tree:
 #
 #   tests/linux/boot.sh [-m MiB] [--mode=bt|trap] [TIMEOUT]
 #
