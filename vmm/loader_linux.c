@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "vmm/loader.h"
+#include "vmm/loader_impl.h"
 
 /* Setup header fields: offsets in the file and in the zero page alike
  * (boot.rst, "The Real-Mode Kernel Header"). */
@@ -124,45 +125,6 @@ struct image {
 	char *err;
 	size_t errlen;
 };
-
-static int fail(const struct image *im, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int fail(const struct image *im, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (im->errlen == 0)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(im->err, im->errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 static void put32(uint8_t *p, uint32_t v)
 {

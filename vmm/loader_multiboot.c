@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "vmm/loader.h"
+#include "vmm/loader_impl.h"
 
 #define MB_SEARCH_LIMIT  8192u   /* header must lie in the first 8 KiB */
 #define MB_HDR_SIZE      12u     /* magic, flags, checksum */
@@ -112,29 +113,6 @@ struct image {
 	char *err;
 	size_t errlen;
 };
-
-static int fail(const struct image *im, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int fail(const struct image *im, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (im->errlen == 0)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(im->err, im->errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 /* --- multiboot header --------------------------------------------------- */
 
