@@ -96,13 +96,8 @@ void tc_jmp_exit(struct out *o, uint32_t eip)
 /* The opcode after the legacy prefixes; *pfx gets their count. */
 static unsigned opcode_at(const uint8_t *b, unsigned len, unsigned *pfx)
 {
-	unsigned i = 0;
+	unsigned i = tc_prefixes(b, len);
 
-	while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2E ||
-	                   b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x36 ||
-	                   b[i] == 0x64 || b[i] == 0x65 || b[i] == 0xF2 ||
-	                   b[i] == 0xF3))
-		i++;
 	*pfx = i;
 	return i < len ? b[i] : 0;
 }

@@ -205,16 +205,23 @@ static void lookup_ecx(struct out *o, uint32_t off)
 
 enum ind { IND_RET, IND_JMP, IND_CALL };
 
-static void indirect(struct out *o, const struct scan_insn *si,
-                     const uint8_t *b, unsigned pfx, enum ind k,
-                     uint32_t pop)
+static void save_scratch(struct out *o)
 {
-	tc_map(o, si->eip);
 	st_gs(o, ECX, TCV_S1);
 	st_gs(o, EAX, TCV_S0);
-	target_to_eax(o, b, si->len, pfx, k == IND_RET);   /* may fault */
-	tc_map_nb(o);
-	st_gs(o, EAX, TCV_T);
+}
+
+static void restore_scratch(struct out *o)
+{
+	ld_gs(o, EAX, TCV_S0);
+	ld_gs(o, ECX, TCV_S1);
+}
+
+/* With the target in EAX: the lookup table's entry for it matches?  On a
+ * miss the registers come back and the next exit_len bytes (the caller's
+ * way to the monitor) run; a hit jumps over them. */
+static void probe(struct out *o, unsigned exit_len)
+{
 	b3(o, 0x0F, 0xB7, 0xC8);                  /* movzwl %ax, %ecx */
 	lookup_ecx(o, 0);                         /* the entry's guest EIP */
 	tc_put8(o, 0xF7);                         /* not %eax */
@@ -222,9 +229,27 @@ static void indirect(struct out *o, const struct scan_insn *si,
 	uint8_t diff[4] = { 0x8D, 0x4C, 0x01, 0x01 };  /* lea 1(%ecx,%eax), %ecx */
 	tc_put(o, diff, 4);
 	tc_put8(o, 0xE3);                         /* jecxz hit */
-	tc_put8(o, 7 + 7 + 7);
-	ld_gs(o, EAX, TCV_S0);
-	ld_gs(o, ECX, TCV_S1);
+	tc_put8(o, (uint8_t)(7 + 7 + exit_len));
+	restore_scratch(o);
+}
+
+/* jmp *%gs:JT: into the target block the hit path put there. */
+static void jump_jt(struct out *o)
+{
+	b3(o, 0x65, 0xFF, 0x25);
+	tc_put32(o, TCV_JT);
+}
+
+static void indirect(struct out *o, const struct scan_insn *si,
+                     const uint8_t *b, unsigned pfx, enum ind k,
+                     uint32_t pop)
+{
+	tc_map(o, si->eip);
+	save_scratch(o);
+	target_to_eax(o, b, si->len, pfx, k == IND_RET);   /* may fault */
+	tc_map_nb(o);
+	st_gs(o, EAX, TCV_T);
+	probe(o, 7);
 	tc_map(o, si->eip);                       /* miss: the monitor */
 	tc_far_to_site(o, TC_SITE_EMULATE, si->cls, si->eip, 0);
 	tc_map_nb(o);                             /* hit: */
@@ -232,8 +257,7 @@ static void indirect(struct out *o, const struct scan_insn *si,
 	b3(o, 0x0F, 0xB7, 0xC8);
 	lookup_ecx(o, 4);                         /* the entry's TC address */
 	st_gs(o, ECX, TCV_JT);
-	ld_gs(o, EAX, TCV_S0);
-	ld_gs(o, ECX, TCV_S1);
+	restore_scratch(o);
 	if (k == IND_RET) {
 		uint8_t lea[3] = { 0x8D, 0xA4, 0x24 };  /* lea pop(%esp), %esp */
 		tc_put(o, lea, 3);
@@ -246,28 +270,17 @@ static void indirect(struct out *o, const struct scan_insn *si,
 			tc_map_nb(o);
 		}
 	}
-	b3(o, 0x65, 0xFF, 0x25);                  /* jmp *%gs:JT */
-	tc_put32(o, TCV_JT);
+	jump_jt(o);
 }
 
 void tc_lookup_jump(struct out *o, uint32_t t)
 {
 	tc_map(o, t);                 /* the jump has no effect but EIP */
-	st_gs(o, ECX, TCV_S1);
-	st_gs(o, EAX, TCV_S0);
+	save_scratch(o);
 	tc_map_nb(o);
 	tc_put8(o, 0xB8);                         /* mov $t, %eax */
 	tc_put32(o, t);
-	b3(o, 0x0F, 0xB7, 0xC8);                  /* movzwl %ax, %ecx */
-	lookup_ecx(o, 0);
-	tc_put8(o, 0xF7);                         /* not %eax */
-	tc_put8(o, 0xD0);
-	uint8_t diff[4] = { 0x8D, 0x4C, 0x01, 0x01 };
-	tc_put(o, diff, 4);
-	tc_put8(o, 0xE3);                         /* jecxz hit */
-	tc_put8(o, 7 + 7 + 5);
-	ld_gs(o, EAX, TCV_S0);
-	ld_gs(o, ECX, TCV_S1);
+	probe(o, 5);
 	tc_map(o, t);
 	tc_jmp_exit(o, t);                        /* miss: the monitor */
 	tc_map_nb(o);                             /* hit: */
@@ -275,11 +288,9 @@ void tc_lookup_jump(struct out *o, uint32_t t)
 	tc_put32(o, t & 0xFFFFu);
 	lookup_ecx(o, 4);
 	st_gs(o, ECX, TCV_JT);
-	ld_gs(o, EAX, TCV_S0);
-	ld_gs(o, ECX, TCV_S1);
+	restore_scratch(o);
 	tc_map(o, t);
-	b3(o, 0x65, 0xFF, 0x25);                  /* jmp *%gs:JT */
-	tc_put32(o, TCV_JT);
+	jump_jt(o);
 }
 
 /* The instruction after an STI becomes a callout, or lies in the next

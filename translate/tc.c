@@ -213,14 +213,9 @@ static bool room(const struct tc *tc)
  * the displacement (rel8 for EB, 7x, E0-E3; else rel16 under 66). */
 static void target16(struct scan_insn *si, const uint8_t *b)
 {
-	unsigned i = 0;
-	bool o16 = false;
+	unsigned i = tc_prefixes(b, si->len);
+	bool o16 = memchr(b, 0x66, i) != NULL;
 
-	for (; i < si->len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2E ||
-	                       b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x36 ||
-	                       b[i] == 0x64 || b[i] == 0x65 || b[i] == 0xF2 ||
-	                       b[i] == 0xF3); i++)
-		o16 |= b[i] == 0x66;
 	if (!o16 || i >= si->len)
 		return;
 	uint8_t op = b[i];

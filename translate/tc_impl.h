@@ -68,6 +68,20 @@ struct tc {
 	uint32_t lt_block[TC_LOOKUP_N];
 };
 
+/* How many legacy prefixes (66 67, segment overrides, F2 F3) the
+ * instruction at b[0..len) starts with. */
+static inline unsigned tc_prefixes(const uint8_t *b, unsigned len)
+{
+	unsigned i = 0;
+
+	while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2E ||
+	                   b[i] == 0x3E || b[i] == 0x26 || b[i] == 0x36 ||
+	                   b[i] == 0x64 || b[i] == 0x65 || b[i] == 0xF2 ||
+	                   b[i] == 0xF3))
+		i++;
+	return i;
+}
+
 static inline uint8_t *tc_ptr(uint32_t tc_addr)
 {
 	return (uint8_t *)(uintptr_t)tc_addr;
