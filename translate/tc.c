@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #define PAGE 4096u
 
@@ -50,11 +52,63 @@ static void reset_tables(struct tc *tc)
 	tc->gen++;
 }
 
+uint8_t *tc_view;
+
+/* The region's protections in the guest's view (tc.h): vpage read-write,
+ * lookup table, key page (without FSGSBASE) read-only, trampoline, stubs
+ * and code read-execute. */
+static int protect_guest_view(char *err, size_t errlen)
+{
+	static const struct { uint64_t from, to; int prot; } r[] = {
+		{ TC_VPAGE, TC_VPAGE + PAGE, PROT_READ | PROT_WRITE },
+		{ TC_VPAGE + PAGE, TC_TRAMP, PROT_READ },
+		{ TC_TRAMP, TC_END, PROT_READ | PROT_EXEC },
+	};
+
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		size_t len = (size_t)(r[i].to - r[i].from);
+		if (mprotect((void *)(uintptr_t)r[i].from, len, r[i].prot) < 0) {
+			snprintf(err, errlen, "cannot protect the monitor region: %s",
+			         strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The key page at a random 4 GiB-aligned address with bits 32..46
+ * random (a few tries: the address may be taken). */
+static uint8_t *map_key_page(char *err, size_t errlen)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		uint16_t r = 0;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+			return NULL;
+		}
+		uint64_t hi = r & 0x7FFFu;
+		if (hi < 2)
+			continue;
+		void *want = (void *)(uintptr_t)(hi << 32);
+		void *m = mmap(want, PAGE, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+		               -1, 0);
+		if (m == want)
+			return m;
+		if (m != MAP_FAILED)
+			munmap(m, PAGE);
+	}
+	snprintf(err, errlen, "cannot place the monitor's key page");
+	return NULL;
+}
+
 struct tc *tc_new(const struct tc_ops *ops, void *area, void (*entry)(void),
+                  const void *tramp, size_t tramp_len, bool key_in_gs,
                   char *err, size_t errlen)
 {
 	struct tc *tc = calloc(1, sizeof(*tc));
 	void *m;
+	int fd;
 
 	if (!tc) {
 		snprintf(err, errlen, "out of memory for the translation cache");
@@ -70,19 +124,59 @@ struct tc *tc_new(const struct tc_ops *ops, void *area, void (*entry)(void),
 		tc_free(tc);
 		return NULL;
 	}
-	/* The window reserved [0, 4 GiB) PROT_NONE: replace the top. */
-	m = mmap((void *)(uintptr_t)TC_BASE, TC_SIZE,
-	         PROT_READ | PROT_WRITE | PROT_EXEC,
-	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	if (m == MAP_FAILED) {
-		snprintf(err, errlen, "cannot map the monitor region at 0x%08x: %s",
-		         TC_BASE, strerror(errno));
+	if (tramp_len > PAGE) {
+		snprintf(err, errlen, "the callout trampoline is too long");
 		tc_free(tc);
 		return NULL;
 	}
+	/* One memfd, two views; the window reserved [0, 4 GiB) PROT_NONE:
+	 * the guest's view replaces its top. */
+	fd = memfd_create("popek-tc", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, TC_SIZE) < 0) {
+		snprintf(err, errlen, "cannot create the monitor region: %s",
+		         strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		tc_free(tc);
+		return NULL;
+	}
+	tc_view = mmap(NULL, TC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	m = mmap((void *)(uintptr_t)TC_BASE, TC_SIZE, PROT_READ | PROT_WRITE,
+	         MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+	if (tc_view == MAP_FAILED || m == MAP_FAILED) {
+		snprintf(err, errlen, "cannot map the monitor region at 0x%08x: %s",
+		         TC_BASE, strerror(errno));
+		if (tc_view == MAP_FAILED)
+			tc_view = NULL;
+		tc_free(tc);
+		return NULL;
+	}
+	if (key_in_gs) {
+		tc->key = map_key_page(err, errlen);
+		if (!tc->key) {
+			tc_free(tc);
+			return NULL;
+		}
+		/* bits 0..31 TC_VPAGE, and plus TC_SIZE the key page */
+		tc->gs_base = (uint64_t)(uintptr_t)tc->key - TC_SIZE;
+	} else {
+		tc->key = tc_ptr(TC_KEYPAGE);
+	}
 	uint64_t a = (uintptr_t)area, e = (uintptr_t)entry;
-	memcpy(tc_ptr(TC_VPAGE + TCV_AREA), &a, 8);
-	memcpy(tc_ptr(TC_VPAGE + TCV_ENTRY), &e, 8);
+	memcpy(tc->key + TCK_AREA, &a, 8);
+	memcpy(tc->key + TCK_ENTRY, &e, 8);
+	if (key_in_gs && mprotect(tc->key, PAGE, PROT_READ) < 0) {
+		snprintf(err, errlen, "cannot protect the key page: %s",
+		         strerror(errno));
+		tc_free(tc);
+		return NULL;
+	}
+	memcpy(tc_ptr(TC_TRAMP), tramp, tramp_len);
+	if (protect_guest_view(err, errlen) < 0) {
+		tc_free(tc);
+		return NULL;
+	}
 	reset_tables(tc);
 	return tc;
 }
@@ -91,11 +185,24 @@ void tc_free(struct tc *tc)
 {
 	if (!tc)
 		return;
+	/* The guest's view stays mapped: a device thread may still note a
+	 * pending interrupt in the vpage (bt_note_pending) as the VM ends. */
+	if (tc_view) {
+		munmap(tc_view, TC_SIZE);
+		tc_view = NULL;
+	}
+	if (tc->key && tc->gs_base)
+		munmap(tc->key, PAGE);
 	free(tc->hash);
 	free(tc->map);
 	free(tc->blocks);
 	free(tc->sites);
 	free(tc);
+}
+
+uint64_t tc_gs_base(const struct tc *tc)
+{
+	return tc->gs_base;
 }
 
 uint64_t tc_generation(const struct tc *tc)
@@ -141,19 +248,19 @@ int tc_new_site(struct tc *tc, uint8_t kind, uint8_t cls, uint32_t eip,
 	uint32_t stub = TC_STUBS + id * TC_STUB_SIZE;
 	uint8_t *p = tc_ptr(stub);
 	int32_t site_rel = (int32_t)(TC_VPAGE + TCV_SITE - (stub + 10));
-	int32_t entry_rel = (int32_t)(TC_VPAGE + TCV_ENTRY - (stub + 16));
+	int32_t tramp_rel = (int32_t)(TC_TRAMP - (stub + 15));
 
 	tc->sites[id] = (struct tc_site){ .kind = kind, .cls = cls,
 	                                  .guest_eip = eip, .patch = patch,
 	                                  .block = block };
-	/* movl $id, TCV_SITE(%rip); jmp *TCV_ENTRY(%rip) — 64-bit code */
+	/* movl $id, TCV_SITE(%rip); jmp TC_TRAMP — 64-bit code */
 	p[0] = 0xC7;
 	p[1] = 0x05;
 	memcpy(p + 2, &site_rel, 4);
 	memcpy(p + 6, &id, 4);
-	p[10] = 0xFF;
-	p[11] = 0x25;
-	memcpy(p + 12, &entry_rel, 4);
+	p[10] = 0xE9;
+	memcpy(p + 11, &tramp_rel, 4);
+	p[15] = 0xCC;
 	return (int)id;
 }
 

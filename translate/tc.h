@@ -8,12 +8,33 @@
  * the shadow MMU never maps guest pages there.  Its layout:
  *
  *   TC_VPAGE   the per-vCPU page the callout path uses (offsets TCV_*)
+ *   TC_LOOKUP  the inline lookup table
+ *   TC_TRAMP   the 64-bit trampoline every stub jumps to (below)
  *   TC_STUBS   16-byte 64-bit stubs, one per callout site: a site in
  *              translated (32-bit) code is `ljmp $0x33, $stub`; the stub
- *              stores its number in the vpage and jumps to the monitor's
+ *              stores its number in the vpage and jumps to the trampoline,
+ *              which finds the key page and jumps to the monitor's
  *              popek_callout (vmm/switch.S), which saves the guest
  *              registers and returns from popek_enter as a CALLOUT exit
  *   TC_CODE    translated blocks
+ *
+ * Guest user code runs directly, where it can reach every address below
+ * 4 GiB through the host's flat DPL-3 segments and, after a far jump to
+ * the host's 64-bit selector, any address it knows (DESIGN.md section 11,
+ * docs/escape.md).  So the region holds no monitor pointer and nothing
+ * the monitor trusts that a guest could write: it is one memfd mapped
+ * twice, at TC_BASE for translated code (the vpage read-write, the rest
+ * read-only, code and stubs executable) and at an address the kernel
+ * picks for the monitor, which writes code, stubs and tables through that
+ * view only (tc_ptr).  The vpage's fields are rewritten before every
+ * entry into translated code or used only within one callout.  The
+ * monitor's addresses (the switch area, popek_callout) are in the key
+ * page, mapped read-only at a random 4 GiB-aligned address (bits 32..46
+ * random, low bits zero); translated code runs with the key in GS base
+ * bits 32..46, which compatibility mode ignores (tc_gs_base), and the
+ * trampoline reads it with RDGSBASE.  Direct guest code runs with its own GS base.
+ * Without FSGSBASE the key page is TC_KEYPAGE, below 4 GiB and readable
+ * by guest code (read-only): the weaker arrangement docs/escape.md names.
  *
  * A callout site is either a BRANCH to a guest EIP (a block's exit: the
  * monitor looks the target up, translating on a miss, and where the
@@ -49,6 +70,8 @@
 #define TC_LOOKUP     (TC_BASE + 0x1000)     /* 64 Ki x {guest EIP, TC} */
 #define TC_LOOKUP_N   0x10000
 #define TC_VPAGE_SIZE 0x100000               /* what TC code sees via %gs */
+#define TC_KEYPAGE    (TC_BASE + 0xFE000)    /* the key page without FSGSBASE */
+#define TC_TRAMP      (TC_BASE + 0xFF000)
 #define TC_STUBS      (TC_BASE + 0x100000)
 #define TC_STUB_SIZE  16
 #define TC_CODE       (TC_BASE + 0x200000)
@@ -58,8 +81,7 @@
 /* vpage offsets (also used by vmm/switch.S, and by translated code
  * through %gs, whose base is TC_VPAGE while it runs) */
 #define TCV_RAX       0     /* guest RAX while popek_callout saves it */
-#define TCV_AREA      8     /* the vCPU's struct switch_area */
-#define TCV_ENTRY     16    /* address of popek_callout */
+                            /* 8, 16: unused (no monitor pointers here) */
 #define TCV_SITE      24    /* u32: the callout site number */
 #define TCV_VIF       28    /* u32: the virtual IF (0 or 0x200) */
 #define TCV_PEND      32    /* u32: non-zero when an interrupt may wait */
@@ -74,6 +96,10 @@
 #define TCV_TF        64    /* u32: 0x100 while the monitor single-steps */
 #define TCV_PDELTA    68    /* u32: VFL - IF: PUSHF's image minus the
                              * host's, less the virtual IF */
+
+/* key page offsets (vmm/switch.S) */
+#define TCK_AREA      0     /* the vCPU's struct switch_area */
+#define TCK_ENTRY     8     /* address of popek_callout */
 
 /* The host 64-bit code selector a callout far-jumps to. */
 #define TC_HOST_CS64  0x33
@@ -134,10 +160,18 @@ struct tc_src {
 
 struct tc;
 
-/* Map the monitor region and set up the vpage.  NULL and one line in
- * err on failure. */
+/* Map the monitor region and the key page (holding `area` and `entry`),
+ * and copy the trampoline (`tramp`, `tramp_len` bytes of 64-bit code:
+ * vmm/switch.S's popek_tramp_key when key_in_gs, else popek_tramp_fixed).
+ * NULL and one line in err on failure. */
 struct tc *tc_new(const struct tc_ops *ops, void *area, void (*entry)(void),
+                  const void *tramp, size_t tramp_len, bool key_in_gs,
                   char *err, size_t errlen);
+/* The GS base translated code runs with: TC_VPAGE in bits 0..31 (what
+ * %gs addresses in compatibility mode), and the key page's address minus
+ * TC_SIZE (so that the trampoline finds the page with one LEA, leaving
+ * the guest's flags alone).  0 without key_in_gs. */
+uint64_t tc_gs_base(const struct tc *tc);
 void tc_free(struct tc *tc);
 
 /* The translation of the block at (cs_base, eip) whose frames still

@@ -66,6 +66,8 @@ struct tc {
 	/* The block each lookup entry points at (index), for dropping the
 	 * entries a mapping change concerns. */
 	uint32_t lt_block[TC_LOOKUP_N];
+	uint8_t *key;           /* the key page (tc.h) */
+	uint64_t gs_base;       /* tc_gs_base */
 };
 
 /* How many legacy prefixes (66 67, segment overrides, F2 F3) the
@@ -82,9 +84,13 @@ static inline unsigned tc_prefixes(const uint8_t *b, unsigned len)
 	return i;
 }
 
+/* The monitor's view of the region (tc.h): where it writes code, stubs
+ * and tables.  Set by tc_new. */
+extern uint8_t *tc_view;
+
 static inline uint8_t *tc_ptr(uint32_t tc_addr)
 {
-	return (uint8_t *)(uintptr_t)tc_addr;
+	return tc_view + (tc_addr - TC_BASE);
 }
 
 /* A new site (its stub written); -1 when the stubs are used up. */

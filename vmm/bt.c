@@ -167,7 +167,13 @@ int bt_init(struct vcpu *v, char *err, size_t errlen)
 		snprintf(err, errlen, "no write tracer left for translated code");
 		return -1;
 	}
-	v->bt.tc = tc_new(&ops, v->area, popek_callout, err, errlen);
+	/* The key page's address in GS base bits 32..46 needs WRGSBASE and
+	 * RDGSBASE (switch.h); without them it sits at TC_KEYPAGE. */
+	bool key_in_gs = v->area->use_wrfsbase;
+	const char *t = key_in_gs ? popek_tramp_key : popek_tramp_fixed;
+	const char *te = key_in_gs ? popek_tramp_key_end : popek_tramp_fixed_end;
+	v->bt.tc = tc_new(&ops, v->area, popek_callout, t, (size_t)(te - t),
+	                  key_in_gs, err, errlen);
 	return v->bt.tc ? 0 : -1;
 }
 
@@ -331,6 +337,7 @@ void bt_load_area(struct vcpu *v)
 	v->bt.guest_gs = a->sel[SEG_GS];
 	a->sel[SEG_CS] = BT_TC_CS_SEL;
 	a->sel[SEG_GS] = BT_TC_GS_SEL;
+	a->gsbase = tc_gs_base(v->bt.tc);
 	a->eip = v->bt.entry;
 	a->eflags &= ~EFLAGS_TF;
 	if (v->bt.stepping)

@@ -21,6 +21,9 @@
 
 int switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
                   struct switch_area *a);
+int switch_signal_outside(int sig, siginfo_t *si, ucontext_t *uc,
+                          struct switch_area *a);
+
 
 static void save_guest(struct vcpu *v, const ucontext_t *uc,
                        const struct switch_area *a)
@@ -117,22 +120,40 @@ static void kick_note(int sig, siginfo_t *si, ucontext_t *uc)
 	a->kicked = 1;
 }
 
+/* A signal in 64-bit code (the host's selector) outside popek_enter: the
+ * monitor, a callout stub or popek_callout, or guest code that far-jumped
+ * to the host's 64-bit selector (DESIGN.md section 11).  Guest code is
+ * anything below 4 GiB, and anything above it while the guest runs
+ * (in_guest) other than popek_callout: a jump to a guessed monitor
+ * address (docs/escape.md).  The guest is stopped; for the monitor it is
+ * a popek bug; a kick is only noted.  `a`: the area if the signal stack
+ * is the vCPU's, else NULL. */
+int switch_signal_outside(int sig, siginfo_t *si, ucontext_t *uc,
+                          struct switch_area *a)
+{
+	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	bool ours = a && a->magic == SWITCH_MAGIC;
+
+	if (sig != SIGKICK && (uint16_t)uc->uc_mcontext.gregs[REG_CSGSFS] ==
+	    HOST_CS64 && (rip < 0x100000000ull ||
+	                  (ours && a->in_guest &&
+	                   (rip < (uintptr_t)popek_callout ||
+	                    rip >= (uintptr_t)popek_callout_end))))
+		fatal_long_mode(sig, uc);        /* guest code in 64-bit mode */
+	if (sig != SIGKICK)
+		fatal_signal(sig, si, uc);
+	if (ours)
+		a->kicked = 1;
+	else
+		kick_note(sig, si, uc);
+	return 0;
+}
+
 int switch_signal(int sig, siginfo_t *si, ucontext_t *uc,
                   struct switch_area *a)
 {
-	if (!a || a->magic != SWITCH_MAGIC || !a->in_guest) {
-		uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-		if (sig != SIGKICK && (uint16_t)uc->uc_mcontext.gregs[REG_CSGSFS] ==
-		    HOST_CS64 && rip < 0x100000000ull)
-			fatal_long_mode(sig, uc);   /* guest code in 64-bit mode */
-		if (sig != SIGKICK)
-			fatal_signal(sig, si, uc);
-		if (a && a->magic == SWITCH_MAGIC)
-			a->kicked = 1;
-		else
-			kick_note(sig, si, uc);
-		return 0;
-	}
+	if (!a || a->magic != SWITCH_MAGIC || !a->in_guest)
+		return switch_signal_outside(sig, si, uc, a);
 
 	struct vcpu *v = a->vcpu;
 	uint16_t cs = (uint16_t)uc->uc_mcontext.gregs[REG_CSGSFS];

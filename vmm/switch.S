@@ -27,7 +27,15 @@ popek_enter_begin:
 	push	%rdi			/* the area, for popek_resume */
 	sub	$8, %rsp		/* keep 16-byte alignment */
 	mov	%rsp, SA_HOST_RSP(%rdi)
-	fxrstor64 SA_FPU(%rdi)
+	/* AVX/AVX-512 state to its initial state (switch.h), before the
+	 * guest's x87/SSE image: XRSTOR may load MXCSR from the zero image. */
+	mov	SA_XMASK(%rdi), %rax
+	test	%rax, %rax
+	jz	1f
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	xrstor64 popek_xinit(%rip)
+1:	fxrstor64 SA_FPU(%rdi)
 
 	/* iretq frame: SS, RSP, RFLAGS, CS, RIP */
 	movzwl	SA_SEL+4(%rdi), %eax	/* SS */
@@ -47,11 +55,33 @@ popek_enter_begin:
 	 * from here on interrupts popek_enter or the guest and exits. */
 	cmpl	$0, SA_KICKED(%rdi)
 	jne	5f
-	/* From here FS is the guest's: no TLS, no C. */
+	/* From here FS is the guest's: no TLS, no C.  A null FS or GS goes
+	 * in over a flat selector's zero base: AMD keeps the old base on a
+	 * null load (FS's is the monitor's TLS).  Translated code gets the
+	 * key in GS base bits 32..46 (SA_GSBASE; switch.h). */
 	mov	SA_SEL+6(%rdi), %ds
 	mov	SA_SEL+0(%rdi), %es
-	mov	SA_SEL+8(%rdi), %fs
-	mov	SA_SEL+10(%rdi), %gs
+	mov	$HOST_DS64, %eax
+	testw	$0xFFFC, SA_SEL+8(%rdi)
+	jnz	1f
+	mov	%eax, %fs
+1:	mov	SA_SEL+8(%rdi), %fs
+	testw	$0xFFFC, SA_SEL+10(%rdi)
+	jnz	2f
+	mov	%eax, %gs
+2:	mov	SA_SEL+10(%rdi), %gs
+	mov	SA_GSBASE(%rdi), %rax
+	test	%rax, %rax
+	jz	3f
+	wrgsbase %rax
+3:	xor	%r8d, %r8d		/* no monitor values for 64-bit guest code */
+	xor	%r9d, %r9d
+	xor	%r10d, %r10d
+	xor	%r11d, %r11d
+	xor	%r12d, %r12d
+	xor	%r13d, %r13d
+	xor	%r14d, %r14d
+	xor	%r15d, %r15d
 	mov	SA_GPR+0(%rdi), %eax
 	mov	SA_GPR+4(%rdi), %ecx
 	mov	SA_GPR+8(%rdi), %edx
@@ -139,12 +169,13 @@ popek_sig_entry:
 	cmp	%rax, SA_MAGIC(%rcx)
 	jne	8f
 	cmpl	$0, SA_WRFSBASE(%rcx)
-	je	8f
+	je	9f
 	mov	SA_FSBASE(%rcx), %rax
 	wrfsbase %rax
+	jmp	9f
 8:	xor	%ecx, %ecx
-	sub	$8, %rsp
-	call	switch_signal		/* returns only for a kick */
+9:	sub	$8, %rsp
+	call	switch_signal_outside	/* returns only for a kick */
 	add	$8, %rsp
 	ret
 	.size popek_sig_entry, .-popek_sig_entry
@@ -158,8 +189,7 @@ popek_sig_entry:
 	.globl popek_callout
 	.type popek_callout, @function
 popek_callout:
-	movabs	%rax, TC_VPAGE + TCV_RAX
-	movabs	TC_VPAGE + TCV_AREA, %rax
+	mov	TCK_AREA(%rax), %rax	/* the trampoline left the key page */
 	mov	%ecx, SA_GPR+4(%rax)
 	mov	%edx, SA_GPR+8(%rax)
 	mov	%ebx, SA_GPR+12(%rax)
@@ -198,7 +228,28 @@ popek_callout:
 	add	$8, %rsp
 	movq	$0, SA_IN_GUEST(%rdx)
 	jmp	popek_resume
+	.globl popek_callout_end
+popek_callout_end:
 	.size popek_callout, .-popek_callout
+
+/* The trampoline templates (switch.h), copied to TC_TRAMP and run
+ * there: save RAX, find the key page, jump to popek_callout with RAX
+ * pointing at it.  Position-independent (absolute addresses only). */
+	.globl popek_tramp_key
+	.globl popek_tramp_key_end
+popek_tramp_key:
+	movabs	%rax, TC_VPAGE + TCV_RAX
+	rdgsbase %rax			/* key page - TC_SIZE: see tc_gs_base */
+	lea	TC_SIZE(%rax), %rax	/* (no flags change: they are the guest's) */
+	jmp	*TCK_ENTRY(%rax)
+popek_tramp_key_end:
+	.globl popek_tramp_fixed
+	.globl popek_tramp_fixed_end
+popek_tramp_fixed:
+	movabs	%rax, TC_VPAGE + TCV_RAX
+	mov	$TC_KEYPAGE, %eax
+	jmp	*TCK_ENTRY(%rax)
+popek_tramp_fixed_end:
 
 /* The signal entry jumps here on the monitor stack that popek_enter left. */
 	.globl popek_resume
@@ -213,5 +264,12 @@ popek_resume:
 	pop	%rbx
 	ret
 	.size popek_resume, .-popek_resume
+
+/* XRSTOR's source for the initial AVX/AVX-512 state: a zero XSAVE
+ * header (XSTATE_BV = 0) in the standard form; nothing else is read. */
+	.bss
+	.balign	64
+popek_xinit:
+	.zero	4096
 
 	.section .note.GNU-stack,"",@progbits

@@ -27,6 +27,18 @@
  * jumps to popek_resume: popek_enter returns with area->callout set.
  * Translated code never loads a segment register, so the host selectors
  * are the ones it was entered with.
+ *
+ * What guest code could read of the monitor: guest code can always
+ * far-jump to the host's 64-bit selector (DESIGN.md section 11) and read
+ * every register and any address it knows.  So popek_enter leaves no
+ * monitor value in a register: R8-R15 zeroed, the upper halves of the
+ * GPRs cleared by 32-bit loads, the AVX/AVX-512 state (which fxrstor does
+ * not cover, and glibc's string functions leave behind) reset to its
+ * initial state, and a null FS or GS loaded over a zero base (an AMD CPU
+ * keeps the old base on a null load: FS's would be the monitor's TLS).
+ * The one secret, where popek_callout finds the area (translate/tc.c:
+ * the key page), lives in GS base bits 32..46 while translated code runs
+ * — compatibility mode ignores them — and nowhere a guest can read.
  */
 #ifndef POPEK_VMM_SWITCH_H
 #define POPEK_VMM_SWITCH_H
@@ -51,7 +63,11 @@
 #define SA_CALLOUT        120  /* 1: the exit was a callout (no signal) */
 #define SA_SITE           124  /* callout exit: its site number */
 #define SA_FPU            128  /* 512-byte fxsave image, 16-aligned */
-#define SA_SIZE           640
+#define SA_GSBASE         640  /* non-zero: GS base to enter with (TC) */
+#define SA_XMASK          648  /* XSAVE components beyond x87/SSE that
+                                * popek_enter resets to their initial
+                                * state (AVX, AVX-512: the monitor's) */
+#define SA_SIZE           656
 
 /* Linux x86-64 ucontext_t offsets used by the asm entry. */
 #define UC_RIP            168  /* uc_mcontext.gregs[REG_RIP] */
@@ -87,6 +103,8 @@ struct switch_area {
 	uint32_t callout;
 	uint32_t site;
 	uint8_t fpu[512] __attribute__((aligned(16)));
+	uint64_t gsbase;        /* translated code: the key in bits 32..46 */
+	uint64_t xmask;
 };
 
 void popek_enter(struct switch_area *area);
@@ -96,6 +114,13 @@ void popek_resume(void);
  * saves the guest registers in the area and returns from popek_enter
  * with area->callout = 1 — no host kernel on the way. */
 void popek_callout(void);
+extern char popek_callout_end[];
+/* The 64-bit code every stub jumps to on its way to popek_callout, as a
+ * template the translation cache copies below 4 GiB (translate/tc.c):
+ * with FSGSBASE the key page comes from GS base bits 32..46, without it
+ * from the fixed address TC_KEYPAGE. */
+extern char popek_tramp_key[], popek_tramp_key_end[];
+extern char popek_tramp_fixed[], popek_tramp_fixed_end[];
 void popek_sig_entry(int sig, void *info, void *uc);
 #endif
 

@@ -16,6 +16,7 @@
 
 #include <asm/ldt.h>
 #include <asm/prctl.h>
+#include <cpuid.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,8 @@ _Static_assert(offsetof(struct switch_area, eip) == SA_EIP, "SA_EIP");
 _Static_assert(offsetof(struct switch_area, eflags) == SA_EFLAGS, "SA_EFLAGS");
 _Static_assert(offsetof(struct switch_area, sel) == SA_SEL, "SA_SEL");
 _Static_assert(offsetof(struct switch_area, fpu) == SA_FPU, "SA_FPU");
+_Static_assert(offsetof(struct switch_area, gsbase) == SA_GSBASE, "SA_GSBASE");
+_Static_assert(offsetof(struct switch_area, xmask) == SA_XMASK, "SA_XMASK");
 _Static_assert(sizeof(struct switch_area) == SA_SIZE, "SA_SIZE");
 _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) == UC_RIP, "UC_RIP");
 _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_CSGSFS]) == UC_CSGSFS, "UC_CSGSFS");
@@ -145,6 +148,21 @@ void vcpu_free(struct vcpu *v)
 
 /* The alternate signal stack, SWITCH_ALT_SIZE-aligned, with the switch
  * area at its base (below the stack, which grows down towards it). */
+/* The XSAVE components the host has enabled beyond x87 and SSE, less
+ * PKRU (the shadow MMU's): popek_enter resets them to their initial
+ * state, so that no monitor value (glibc leaves them in YMM/ZMM and the
+ * opmask registers) is there for guest code to read (switch.h). */
+static uint64_t extended_state_mask(void)
+{
+	unsigned a, b, c, d;
+
+	__cpuid(1, a, b, c, d);
+	if (!(c & (1u << 27)))            /* OSXSAVE */
+		return 0;
+	__asm__("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+	return ((uint64_t)d << 32 | a) & ~(uint64_t)(0x3 | 0x200);
+}
+
 static int alt_stack_setup(struct vcpu *v, char *err, size_t errlen)
 {
 	uint8_t *m = mmap(NULL, 2 * SWITCH_ALT_SIZE, PROT_READ | PROT_WRITE,
@@ -163,6 +181,7 @@ static int alt_stack_setup(struct vcpu *v, char *err, size_t errlen)
 	a->vcpu = v;
 	a->use_wrfsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
 	syscall(SYS_arch_prctl, ARCH_GET_FS, &a->fsbase);
+	a->xmask = extended_state_mask();
 	/* A guard page between the area and the stack that grows onto it. */
 	mprotect(base + 4096, 4096, PROT_NONE);
 	stack_t ss = { .ss_sp = base + 8192, .ss_size = SWITCH_ALT_SIZE - 8192 };
@@ -186,6 +205,7 @@ static void area_load(struct vcpu *v)
 	            (v->shadow_step ? EFLAGS_TF : 0);
 	memcpy(a->sel, v->host_sel, sizeof(a->sel));
 	a->callout = 0;
+	a->gsbase = 0;                    /* the guest's own */
 	if (v->bt.entry)                  /* translated code */
 		bt_load_area(v);
 }

@@ -49,7 +49,9 @@ volatile uint32_t r0, r1, r2, r3;
 
 /* The 64-bit side (esc64_*: .code64 below). */
 volatile uint32_t esc64_action, esc64_ret_cs, esc64_ret_eip, esc64_arg;
-volatile uint64_t esc64_marker, esc64_out0, esc64_out1;
+volatile uint64_t esc64_marker, esc64_out0, esc64_out1, esc64_out2;
+volatile uint32_t esc64_vkind;
+volatile uint64_t esc64_vbuf[32 * 8 + 8] __attribute__((aligned(64)));
 void esc64_entry(void);
 static const char hostmsg[] = "HOSTWRITE\n";
 const char *esc64_msg = hostmsg;
@@ -92,13 +94,20 @@ __asm__(".pushsection .text\n"
  *      IP below 4 GiB
  *   2  raw SYSCALL exit_group(42), x86-64 numbers
  *   3  int $0x80 write(1, ...) (i386 numbers) from 64-bit mode
- *   4  read the qword at VPAGE + TCV_ENTRY (out0), then the qword at
- *      that address (out1): monitor code above 4 GiB
- *   5  write esc64_arg to VPAGE + TCV_H, read it back (out0)
+ *   4  scan the first MiB of the monitor region (vpage, lookup table,
+ *      trampoline) for qwords that look like host pointers (bits 32..63
+ *      in 0x1000..0x7FFF: 16 TiB up to the top of user space): their
+ *      number (out0) and the first (out1)
+ *   5  write 0x5AFE5AFE at 0xFF000000 + esc64_arg, read it back (out0)
  *   6  vsyscall time(NULL) at 0xffffffffff600400 (out0)
  *   7  jump to the SYSCALL instruction esc64_arg bytes before the
  *      address at VPAGE + TCV_ENTRY (popek_callout) with exit_group(77)
  *   8  read the qword at 0xFF000000 + esc64_arg (out0)
+ *  10  what the registers hold: R8-R15 ORed (out0), FS and GS base
+ *      (out1, out2), and the vector and opmask registers in esc64_vbuf
+ *      (esc64_vkind 2: ZMM0-31 and K0-7 with AVX-512F, 1: YMM0-15 with
+ *      AVX, 0: none)
+ *  11  jump to a guessed address above 4 GiB (0x123400000000)
  */
 __asm__(".pushsection .text\n"
 	".code64\n"
@@ -124,6 +133,10 @@ __asm__(".pushsection .text\n"
 	"	je 7f\n"
 	"	cmpl $8, %eax\n"
 	"	je 8f\n"
+	"	cmpl $10, %eax\n"
+	"	je 10f\n"
+	"	cmpl $11, %eax\n"
+	"	je 11f\n"
 	"	jmp 9f\n"
 	"1:	movl $1, %eax\n"                /* __NR_write (x86-64) */
 	"	movl $1, %edi\n"
@@ -141,14 +154,25 @@ __asm__(".pushsection .text\n"
 	"	movl $10, %edx\n"
 	"	int $0x80\n"
 	"	jmp 9f\n"
-	"4:	movl $0xFF000010, %eax\n"
-	"	movq (%rax), %rax\n"
-	"	movq %rax, esc64_out0(%rip)\n"
-	"	movq (%rax), %rax\n"
+	"4:	movl $0xFF000000, %ecx\n"
+	"	xorl %edx, %edx\n"
+	"	movq %rdx, esc64_out1(%rip)\n"
+	"41:	movl 4(%rcx), %eax\n"
+	"	cmpl $0x1000, %eax\n"
+	"	jb 42f\n"
+	"	cmpl $0x8000, %eax\n"
+	"	jae 42f\n"
+	"	incl %edx\n"
+	"	movq (%rcx), %rax\n"
 	"	movq %rax, esc64_out1(%rip)\n"
+	"42:	addl $8, %ecx\n"
+	"	cmpl $0xFF100000, %ecx\n"
+	"	jne 41b\n"
+	"	movq %rdx, esc64_out0(%rip)\n"
 	"	jmp 9f\n"
-	"5:	movl $0xFF000034, %eax\n"
-	"	movl esc64_arg(%rip), %edx\n"
+	"5:	movl esc64_arg(%rip), %eax\n"
+	"	addl $0xFF000000, %eax\n"
+	"	movl $0x5AFE5AFE, %edx\n"
 	"	movl %edx, (%rax)\n"
 	"	movl (%rax), %edx\n"
 	"	movq %rdx, esc64_out0(%rip)\n"
@@ -169,6 +193,51 @@ __asm__(".pushsection .text\n"
 	"	addl $0xFF000000, %eax\n"
 	"	movq (%rax), %rax\n"
 	"	movq %rax, esc64_out0(%rip)\n"
+	"	jmp 9f\n"
+	"10:	movq %r8, %rax\n"
+	"	orq %r9, %rax\n"
+	"	orq %r10, %rax\n"
+	"	orq %r11, %rax\n"
+	"	orq %r12, %rax\n"
+	"	orq %r13, %rax\n"
+	"	orq %r14, %rax\n"
+	"	orq %r15, %rax\n"
+	"	movq %rax, esc64_out0(%rip)\n"
+	"	rdfsbase %rax\n"
+	"	movq %rax, esc64_out1(%rip)\n"
+	"	rdgsbase %rax\n"
+	"	movq %rax, esc64_out2(%rip)\n"
+	"	movl $0, esc64_vkind(%rip)\n"
+	"	pushq %rbx\n"
+	"	movl $7, %eax\n"
+	"	xorl %ecx, %ecx\n"
+	"	cpuid\n"
+	"	movl %ebx, %esi\n"
+	"	movl $1, %eax\n"
+	"	cpuid\n"
+	"	popq %rbx\n"
+	"	andl $0x18000000, %ecx\n"       /* OSXSAVE | AVX */
+	"	cmpl $0x18000000, %ecx\n"
+	"	jne 9f\n"
+	"	testl $0x10000, %esi\n"         /* AVX-512F */
+	"	jz 12f\n"
+	"	leaq esc64_vbuf(%rip), %rax\n"
+	"	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+	"	vmovdqu64 %zmm\\n, \\n*64(%rax)\n"
+	"	.endr\n"
+	"	.irp n, 0,1,2,3,4,5,6,7\n"
+	"	kmovq %k\\n, 2048+\\n*8(%rax)\n"
+	"	.endr\n"
+	"	movl $2, esc64_vkind(%rip)\n"
+	"	jmp 9f\n"
+	"12:	leaq esc64_vbuf(%rip), %rax\n"
+	"	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n"
+	"	vmovdqu %ymm\\n, \\n*64(%rax)\n"
+	"	.endr\n"
+	"	movl $1, esc64_vkind(%rip)\n"
+	"	jmp 9f\n"
+	"11:	movabsq $0x123400000000, %rax\n"
+	"	jmp *%rax\n"
 	"9:	movl esc64_ret_cs(%rip), %eax\n"
 	"	pushq %rax\n"
 	"	movl esc64_ret_eip(%rip), %eax\n"
@@ -258,6 +327,22 @@ static void why_trap(const char *name, bool ok)
 /* --- far jumps ----------------------------------------------------------- */
 
 static void body_far64(void) { far64(esc64_action, esc64_arg); }
+
+/* Null FS and GS across exits to popek (a spin of a few milliseconds:
+ * timer kicks, and first touches of fresh pages), then far64: a null
+ * load keeps the old base on AMD, so popek's entry must not leave its
+ * own there. */
+static uint8_t touch[64 * 4096] __attribute__((aligned(4096)));
+
+static void body_far64_null_fs(void)
+{
+	__asm__ volatile("movl %0, %%fs; movl %0, %%gs" : : "r"(0));
+	for (unsigned i = 0; i < sizeof(touch); i += 4096)
+		touch[i] = 1;
+	for (volatile uint32_t i = 0; i < 20000000u; i++)
+		;
+	far64(esc64_action, esc64_arg);
+}
 
 struct { uint32_t eip; uint16_t cs; } __attribute__((packed)) far_back;
 
@@ -482,17 +567,17 @@ static void probe_reach64(void)
 		return;
 	}
 	if (strcmp(what, "monitor-read") == 0) {
-		esc64_out0 = esc64_out1 = 0;
+		esc64_out0 = esc64_out1 = ~0ull;
 		esc64_action = 4;
 		bool ran = run(body_far64);
 		if (bt)
-			/* The vpage holds popek_callout's address above 4 GiB,
-			 * and the code there reads. */
-			check_why(ran && (esc64_out0 >> 32) != 0 && esc64_out1 != 0,
-			          "reach64-residue-reads-monitor-above-4g",
-			          "ran %d callout at 0x%x%08x, code 0x%x%08x", ran,
-			          (uint32_t)(esc64_out0 >> 32), (uint32_t)esc64_out0,
-			          (uint32_t)(esc64_out1 >> 32), (uint32_t)esc64_out1);
+			/* The region reads (it is below 4 GiB), but holds no
+			 * host pointer (translate/tc.h: the key page). */
+			check_why(ran && esc64_out0 == 0,
+			          "reach64-contained-no-monitor-pointers",
+			          "ran %d: %u pointer-like qwords, e.g. 0x%x%08x", ran,
+			          (uint32_t)esc64_out0, (uint32_t)(esc64_out1 >> 32),
+			          (uint32_t)esc64_out1);
 		else
 			/* No monitor region: 0xFF000000 is not mapped. */
 			why_trap("reach64-contained-no-monitor-region",
@@ -502,15 +587,60 @@ static void probe_reach64(void)
 	if (strcmp(what, "monitor-write") == 0) {
 		esc64_out0 = 0;
 		esc64_action = 5;
-		esc64_arg = 0x5AFE5AFE;
+		esc64_arg = (uint32_t)cmdline_int("at", 0x34);
+		printf("escape: writing 0xFF000000 + 0x%x\n", esc64_arg);
 		bool ran = run(body_far64);
+		/* The vpage is writable (its fields are rewritten before
+		 * translated code runs); the rest of the region is read-only
+		 * to the guest, and a write stops it (the harness checks). */
 		if (bt)
 			check_why(ran && esc64_out0 == 0x5AFE5AFE,
-			          "reach64-residue-writes-monitor-region",
+			          "reach64-residue-writes-vpage",
 			          "ran %d read back 0x%x", ran, (uint32_t)esc64_out0);
 		else
 			why_trap("reach64-contained-no-monitor-region",
 			         !ran && trap_count == 1);
+		return;
+	}
+	if (strcmp(what, "regs") == 0) {
+		esc64_action = 10;
+		for (unsigned i = 0; i < sizeof(esc64_vbuf) / 8; i++)
+			esc64_vbuf[i] = 0x5A5A5A5A5A5A5A5Aull;
+		bool ran = run(cmdline_int("nullfs", 0) ? body_far64_null_fs :
+		               body_far64);
+		/* Nothing the monitor left: R8-R15 zero, FS and GS bases the
+		 * guest's (below 4 GiB), and every vector or opmask bit zero
+		 * but XMM0-7, which are the guest's. */
+		unsigned nregs = esc64_vkind == 2 ? 32 : esc64_vkind == 1 ? 16 : 0;
+		unsigned dirty = 0, first = ~0u;
+		for (unsigned r = 0; r < nregs; r++)
+			for (unsigned q = r < 8 ? 2 : 0; q < (esc64_vkind == 2 ? 8u : 4u); q++)
+				if (esc64_vbuf[r * 8 + q] != 0 && dirty++ == 0)
+					first = r;
+		if (esc64_vkind == 2)
+			for (unsigned k = 0; k < 8; k++)
+				if (esc64_vbuf[256 + k] != 0 && dirty++ == 0)
+					first = 100 + k;
+		check_why(ran && esc64_out0 == 0 && (esc64_out1 >> 32) == 0 &&
+		          (esc64_out2 >> 32) == 0 && dirty == 0,
+		          "reach64-contained-no-monitor-registers",
+		          "ran %d r8-r15 0x%x%08x fsbase 0x%x%08x gsbase 0x%x%08x, "
+		          "vector kind %u: %u dirty qwords, first in register %u",
+		          ran, (uint32_t)(esc64_out0 >> 32), (uint32_t)esc64_out0,
+		          (uint32_t)(esc64_out1 >> 32), (uint32_t)esc64_out1,
+		          (uint32_t)(esc64_out2 >> 32), (uint32_t)esc64_out2,
+		          esc64_vkind, dirty, first);
+		printf("escape: vector registers checked: %s\n",
+		       esc64_vkind == 2 ? "ZMM0-31, K0-7" :
+		       esc64_vkind == 1 ? "YMM0-15" : "none (no AVX)");
+		return;
+	}
+	if (strcmp(what, "guess") == 0) {
+		/* Ends the VM (status 3): the fetch at the guess faults. */
+		puts("escape: trying guess\n");
+		esc64_action = 11;
+		run(body_far64);
+		why_trap("reach64-guess-returned", false);
 		return;
 	}
 	if (strcmp(what, "vsyscall") == 0) {
@@ -526,7 +656,9 @@ static void probe_reach64(void)
 		return;
 	}
 	if (strcmp(what, "gadget") == 0) {
-		/* Ends popek with exit_group(77) when it works. */
+		/* Ends popek with exit_group(77) when it works: it did while
+		 * the vpage held popek_callout's address; now it reads 0 there
+		 * and the jump faults (status 3). */
 		puts("escape: trying gadget\n");
 		esc64_action = 7;
 		esc64_arg = (uint32_t)cmdline_int("back", 0);
@@ -573,17 +705,20 @@ static void probe_load(void)
 			why_trap(n, hw);
 		} else if (which == 0x2b && bt) {
 			/* The host's flat data segment: the write reaches the
-			 * vpage, and popek_callout's address reads back. */
-			name(n, "load-residue-writes-monitor-", s);
-			check_why(ran && r0 == 0x5AFE5AFE && r2 != 0, n,
-			          "ran %d r0 0x%x entry 0x%x%08x", ran, r0, r2, r1);
+			 * vpage (rewritten before translated code runs), where
+			 * no monitor pointer is any more (translate/tc.h). */
+			name(n, "load-residue-writes-vpage-", s);
+			check_why(ran && r0 == 0x5AFE5AFE && r1 == 0 && r2 == 0, n,
+			          "ran %d r0 0x%x qword at +0x10: 0x%x%08x", ran, r0,
+			          r2, r1);
 		} else if (bt) {
 			/* 0x23, 0x33 (code) and 0x7b (read-only): the write
-			 * #GPs on the host and popek drops it, but the reads
-			 * reach the vpage: popek_callout's address. */
-			name(n, "load-residue-reads-monitor-", s);
-			check_why(ran && r0 != 0x5AFE5AFE && r2 != 0, n,
-			          "ran %d r0 0x%x entry 0x%x%08x", ran, r0, r2, r1);
+			 * #GPs on the host and popek drops it; the reads reach
+			 * the vpage, which holds no monitor pointer. */
+			name(n, "load-residue-reads-vpage-", s);
+			check_why(ran && r0 != 0x5AFE5AFE && r1 == 0 && r2 == 0, n,
+			          "ran %d r0 0x%x qword at +0x10: 0x%x%08x", ran, r0,
+			          r2, r1);
 		} else if (which == 0x2b) {
 			/* Loads; nothing at 0xFF000000 in trap mode: the write
 			 * is dropped, reads are all ones (no RAM there). */

@@ -95,7 +95,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	skip_known = getenv("FUZZ_SKIP_KNOWN") != NULL;
 	tccheck_asan_prepare();
-	tc = tc_new(&ops, area, (void (*)(void))abort, err, sizeof(err));
+	static const uint8_t tramp[] = { 0xCC };   /* never run */
+	tc = tc_new(&ops, area, (void (*)(void))abort, tramp, sizeof(tramp),
+	            true, err, sizeof(err));
 	if (!tc) {
 		fprintf(stderr, "fuzz_translate: tc_new: %s\n", err);
 		exit(1);

@@ -458,7 +458,7 @@ static int check_branch(struct check *c, unsigned i)
 	return 0;
 }
 
-/* movl $id, TCV_SITE(%rip); jmp *TCV_ENTRY(%rip), as tc.h says. */
+/* movl $id, TCV_SITE(%rip); jmp TC_TRAMP, as tc.c writes it. */
 static int check_stub(struct check *c, uint32_t id)
 {
 	uint32_t stub = TC_STUBS + id * TC_STUB_SIZE, v;
@@ -467,10 +467,10 @@ static int check_stub(struct check *c, uint32_t id)
 
 	memcpy(&r1, p + 2, 4);
 	memcpy(&v, p + 6, 4);
-	memcpy(&r2, p + 12, 4);
-	if (p[0] != 0xC7 || p[1] != 0x05 || p[10] != 0xFF || p[11] != 0x25 ||
+	memcpy(&r2, p + 11, 4);
+	if (p[0] != 0xC7 || p[1] != 0x05 || p[10] != 0xE9 ||
 	    v != id || stub + 10 + (uint32_t)r1 != TC_VPAGE + TCV_SITE ||
-	    stub + 16 + (uint32_t)r2 != TC_VPAGE + TCV_ENTRY)
+	    stub + 15 + (uint32_t)r2 != TC_TRAMP)
 		return fail(c, "the stub of site #%u is not its own", id);
 	return 0;
 }

@@ -59,12 +59,15 @@ void tcfx_setup(void)
 	                                   .ctx = &tcfx_flushes,
 	                                   .counters = tcfx_ctr };
 	static char area[64];
+	/* Not run here: the stubs' target, whatever its bytes (int3). */
+	static const uint8_t tcfx_tramp[] = { 0xCC };
 	char err[160];
 
 	nremap = 0;
 	nforced = 0;
 	tccheck_asan_prepare();
-	tcfx = tc_new(&ops, area, no_entry, err, sizeof(err));
+	tcfx = tc_new(&ops, area, no_entry, tcfx_tramp, sizeof(tcfx_tramp),
+	              true, err, sizeof(err));
 	cr_assert_not_null(tcfx, "tc_new: %s", err);
 }
 
