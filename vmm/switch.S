@@ -27,12 +27,27 @@ popek_enter_begin:
 	push	%rdi			/* the area, for popek_resume */
 	sub	$8, %rsp		/* keep 16-byte alignment */
 	mov	%rsp, SA_HOST_RSP(%rdi)
-	/* AVX/AVX-512 state to its initial state (switch.h), before the
-	 * guest's x87/SSE image: XRSTOR may load MXCSR from the zero image. */
+	/* No monitor value in the AVX/AVX-512 state (switch.h), before the
+	 * guest's x87/SSE image.  AVX and AVX-512 alone (XCR0 bits 2, 5-7):
+	 * zero the registers (~20 cycles); anything else: XRSTOR its initial
+	 * state from a zero image (~300 cycles; it may load MXCSR from the
+	 * image, which is why FXRSTOR comes after). */
 	mov	SA_XMASK(%rdi), %rax
 	test	%rax, %rax
 	jz	1f
-	mov	%rax, %rdx
+	test	$~0xE4, %rax
+	jnz	2f
+	vzeroupper			/* bits 128 and up of (Z|Y)MM0-15 */
+	test	$0xE0, %al
+	jz	1f
+	.irp n, 16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	vpxord	%zmm\n, %zmm\n, %zmm\n
+	.endr
+	.irp n, 0,1,2,3,4,5,6,7
+	kxorw	%k\n, %k\n, %k\n
+	.endr
+	jmp	1f
+2:	mov	%rax, %rdx
 	shr	$32, %rdx
 	xrstor64 popek_xinit(%rip)
 1:	fxrstor64 SA_FPU(%rdi)
