@@ -3,7 +3,9 @@
 # mode, as a user's would be.  Waits for the busybox prompt, types
 # `echo hi` and `uname -m`, then `poweroff`; popek must end with status 0
 # after the kernel's "Power down", the terminal must be in raw mode while
-# popek runs and exactly as it was (every termios field) afterwards.
+# popek runs and exactly as it was (every termios field) afterwards.  A
+# second boot ends with Ctrl-A x at the prompt instead (QEMU's quit key):
+# status 0, popek's "quit (C-a x)" line, the terminal restored.
 # Skipped (77) where the kernel and busybox cannot be fetched; about 30 s.
 . "$srcdir/tests/guests/lib.sh"
 
@@ -24,10 +26,11 @@ emulated_host && limit=$((limit * 4))
 popek_abs=$(cd "$(dirname "$POPEK")" && pwd)/$(basename "$POPEK")
 run_desc="scripts/run-linux on a pty"
 shown=
-POPEK=$popek_abs python3 - "$srcdir/scripts/run-linux" "$limit" >"$out" 2>"$err" <<'PY'
+session() {
+POPEK=$popek_abs python3 - "$srcdir/scripts/run-linux" "$limit" "$1" >"$out" 2>"$err" <<'PY'
 import os, pty, select, sys, termios, time, tty
 
-cmd, limit = sys.argv[1], float(sys.argv[2])
+cmd, limit, quit = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 master, slave = pty.openpty()
 before = termios.tcgetattr(slave)
 pid = os.fork()
@@ -80,7 +83,7 @@ say('raw while running: %s' % ('yes' if not raw[3] & (termios.ICANON | termios.E
 if ok:
     os.write(master, b'echo hi; uname -m\r')
     wait_for(b'popek-linux:/# ', 60)
-    os.write(master, b'poweroff\r')
+    os.write(master, b'poweroff\r' if quit == 'poweroff' else b'\x01x')
 # Drain until popek has exited (the slave stays open here, so the master
 # sees no EOF) and nothing more is buffered.
 status = None
@@ -101,6 +104,9 @@ PY
 tr -d '\r' <"$err" >"$work/transcript"
 cp "$work/transcript" "$err"
 run_status=0
+}
+
+session poweroff
 sed -n "s/^wall/$test_name: wall/p" "$out"
 
 expect_out '^prompt: yes$'
@@ -113,4 +119,19 @@ expect_err '^hi$'
 expect_err '^i686$'
 expect_err 'popek-linux:/# .*poweroff$'
 expect_err 'reboot: Power down'
+
+run_desc="scripts/run-linux on a pty, Ctrl-A x"
+session ctrl-a-x
+sed -n "s/^wall/$test_name: wall/p" "$out"
+expect_out '^prompt: yes$'
+expect_out '^status: 0$'
+expect_out '^termios restored: yes$'
+expect_err '^hi$'
+expect_err 'popek: quit \(C-a x\)'
+expectations=$((expectations + 1))
+if grep -q 'reboot: Power down' "$err"; then
+	unmet "the guest powered off: Ctrl-A x did not end popek first"
+else
+	met "popek ended before any guest power-off"
+fi
 finish
