@@ -644,13 +644,14 @@ static void probe_reach64(void)
 		return;
 	}
 	if (strcmp(what, "vsyscall") == 0) {
+		/* time(NULL) from the vsyscall page: the seccomp filter traps
+		 * it (IP in the top 4 GiB) and popek stops the guest (status
+		 * 3: the harness checks). */
+		puts("escape: trying vsyscall\n");
 		esc64_out0 = 0;
 		esc64_action = 6;
 		bool ran = run(body_far64);
-		/* time(NULL) from the vsyscall page: the seccomp filter lets
-		 * it through (IP above 4 GiB) when the host has the page. */
-		check_why(ran && esc64_out0 > 1600000000u,
-		          "reach64-residue-vsyscall-time",
+		check_why(false, "reach64-continued-vsyscall",
 		          "ran %d traps %u time %u", ran, trap_count,
 		          (uint32_t)esc64_out0);
 		return;
