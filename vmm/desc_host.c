@@ -3,7 +3,7 @@
  * <asm/ldt.h>) that shadows a guest code/data segment cache at host
  * DPL 3 (DESIGN.md §5).  The limit is cut so the segment never reaches
  * above `limit_cap`, which keeps the monitor's region out of the guest's
- * reach.  Linux builds the descriptor as type = contents << 2 |
+ * reach — but for segments that wrap round 4 GiB (cap_up).  Linux builds the descriptor as type = contents << 2 |
  * !read_exec_only << 1 | accessed, DPL 3 (arch/x86/include/asm/desc.h
  * fill_ldt), so that is all that can be asked for.
  */
@@ -24,12 +24,26 @@ static void put_limit(struct user_desc *out, uint32_t lim)
 	out->limit_in_pages = 1;
 }
 
-/* Expand-up: offsets 0..limit, i.e. linear base..base+limit. */
+/* Expand-up: offsets 0..limit, i.e. linear base..base+limit.  A segment
+ * that wraps round 4 GiB (a non-zero base and a 4 GiB limit: Linux's user
+ * TLS and kernel per-CPU segments, addressed with negative offsets like
+ * %gs:-0x3c) keeps its limit: cut, every such access would fault and be
+ * emulated (tens of millions in a Linux workload).  Its accesses that land
+ * in the monitor region meet the region's own protection instead
+ * (translate/tc.h: read-only to the guest but for the vpage, no monitor
+ * address in it; a write faults and is emulated against the guest's
+ * mapping) — inexact only in that such a read, or a vpage write, is not
+ * emulated (docs/escape.md).  One based inside the region is not
+ * expressible (its low offsets would be monitor memory): emulated. */
 static bool cap_up(const struct seg_cache *c, uint32_t cap,
                    struct user_desc *out)
 {
 	uint64_t last = (uint64_t)c->base + c->limit;
 
+	if (c->base != 0 && c->base <= cap && last > 0xFFFFFFFFull) {
+		put_limit(out, c->limit);
+		return true;
+	}
 	if (c->base > cap)
 		return false;
 	put_limit(out, last > cap ? cap - c->base : c->limit);

@@ -807,6 +807,15 @@ static void probe_write(void)
 		return;
 	}
 	bool ran = run(body_write);
+	if (bt && strcmp(how, "based") == 0) {
+		/* A segment that wraps round 4 GiB keeps its limit (vmm/
+		 * desc_host.c): the write lands in the vpage, read-write and
+		 * rewritten before translated code runs (translate/tc.h). */
+		check_why(ran && r0 == marker, "write-residue-based-vpage",
+		          "ran %d read 0x%x traps %u vec %u", ran, r0, trap_count,
+		          trap_vec);
+		return;
+	}
 	name(n, "write-contained-", how);
 	check_why(ran ? r0 != marker : trap_count == 1, n,
 	          "ran %d read 0x%x traps %u vec %u", ran, r0, trap_count, trap_vec);

@@ -354,14 +354,34 @@ Test(desc, host_flat_code_capped)
 
 Test(desc, host_limit_cap_with_base)
 {
-	struct seg_cache c = { 0x23, 0x1000, 0xFFFFFFFFu, 0xC0F2 };
+	/* A based segment that ends below 4 GiB is cut at the cap. */
+	struct seg_cache c = { 0x23, 0x1000, 0xFEFFEFFFu, 0xC0F2 };
 	struct user_desc u;
 
+	c.limit = 0xFEFFFFFFu;            /* 0x1000 + limit = 0xFF000FFF */
 	cr_assert(desc_to_host(&c, 4, CAP, &u));
 	cr_assert_eq(u.limit, 0xFEFFE);   /* 0x1000 + 0xFEFFEFFF = CAP */
 	cr_assert_eq(u.contents, MODIFY_LDT_CONTENTS_DATA);
+	/* One based inside the monitor region is not expressible. */
 	c.base = 0xFF000000u;
 	cr_assert_not(desc_to_host(&c, 4, CAP, &u));
+}
+
+Test(desc, host_limit_wrapping_segment_kept)
+{
+	/* Linux's user TLS: a non-zero base and a 4 GiB limit, addressed
+	 * with negative offsets (%gs:-0x3c): the limit stays 4 GiB. */
+	struct seg_cache c = { 0x33, 0x0804C000u, 0xFFFFFFFFu, 0xC0F2 };
+	struct user_desc u;
+
+	cr_assert(desc_to_host(&c, 6, CAP, &u));
+	cr_assert_eq(u.base_addr, 0x0804C000u);
+	cr_assert_eq(u.limit, 0xFFFFF);
+	cr_assert_eq(u.limit_in_pages, 1);
+	/* Base 0 does not wrap: cut as ever. */
+	c.base = 0;
+	cr_assert(desc_to_host(&c, 6, CAP, &u));
+	cr_assert_eq(u.limit, 0xFEFFF);
 }
 
 Test(desc, host_small_16bit_data_and_readonly)
