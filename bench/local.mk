@@ -49,3 +49,8 @@ CLEANFILES += bench/nano/paging.elf bench/nano/paging.o32
 .SECONDARY: bench/nano/paging.o32
 bench/nano/nano.o32 bench/nano/paging.o32: $(srcdir)/bench/nano/kit.h
 bench/nano/nano.o32: $(srcdir)/bench/nano/kloop.h
+
+# bench/linux/run: issue 7's workload benchmark (workload.sh natively, under
+# popek and under QEMU TCG); bench/tool.sh finds or installs QEMU and gnuplot
+# for it and for bench/nano/run.
+EXTRA_DIST += bench/linux/run bench/linux/workload.sh bench/tool.sh
