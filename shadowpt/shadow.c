@@ -364,10 +364,10 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 			set(s, M_GLOBAL, pg + i);
 		if (w.page_size != PAGE)
 			set(s, M_LARGE, pg + i);
-		if (cpl0 && ((super && s->pkey < 0) ||
+		if (cpl0 && ((super && s->pkey < 0 && !s->cfg.share_super) ||
 		             ((prot & PROT_WRITE) && !w.writable)))
 			set(s, M_EXTRA, pg + i);
-		else if (super && (prot & PROT_EXEC))
+		else if (super && (prot & PROT_EXEC) && !s->cfg.share_super)
 			set(s, M_SX, pg + i);
 	}
 	if (s->pt)
@@ -670,7 +670,7 @@ struct shadow *shadow_new(const struct shadow_config *cfg, char *err,
 			return NULL;
 		}
 	}
-	if (cfg->use_pku) {
+	if (cfg->use_pku && !cfg->share_super) {
 		s->pkey = pkey_alloc(0, 0);
 		if (s->pkey >= 0)
 			s->pkru_user = 3u << (2 * s->pkey);   /* AD | WD */

@@ -28,7 +28,11 @@
  * switch to CPL 3 and gets it back on the way to CPL 0.  Without PKU
  * (`--no-pku`, or a host without it) supervisor pages are unmapped on
  * every switch to CPL 3 and refault at CPL 0.  CPL 0 writes that only
- * CR0.WP=0 allows are treated the same way.
+ * CR0.WP=0 allows are treated the same way.  With `share_super`
+ * (--no-user-isolation) supervisor pages are left as they are: guest user
+ * code can then read and write them, which costs no host work at a CPL
+ * change (on a host without PKU the unmapping above is most of the cost
+ * of a guest system call: bench/linux).
  *
  * Host mapping count: contiguous guest frames at contiguous linear pages
  * merge into one host mapping (the kernel merges adjacent memfd mappings
@@ -54,6 +58,8 @@ struct shadow_config {
 	bool use_pku;            /* false: --no-pku */
 	uint64_t *counters;      /* the VM's counters (vmm/counters.def) */
 	bool trace_tables;       /* --shadow=traced: see below */
+	bool share_super;        /* --no-user-isolation: supervisor pages stay
+	                          * mapped, executable, while CPL 3 runs */
 };
 
 /* The guest's paging state, for one walk. */

@@ -47,6 +47,12 @@ static void usage(FILE *f)
 "                    listening unix socket popek connects to\n"
 "  --no-pku          keep guest supervisor pages from guest user code by\n"
 "                    unmapping them, not with protection keys\n"
+"  --no-user-isolation\n"
+"                    leave guest supervisor pages mapped while guest user\n"
+"                    code runs directly: much cheaper guest system calls\n"
+"                    on a host without PKU, but guest user code can then\n"
+"                    read and write guest kernel memory (trusted guests,\n"
+"                    measuring what the isolation costs)\n"
 "  --shadow=tlb|traced\n"
 "                    tlb (default): the shadow MMU caches translations\n"
 "                    like a TLB, guest PTE changes count after INVLPG or a\n"
@@ -98,7 +104,7 @@ static int parse_disk(char *arg, struct vm_config *cfg)
 }
 
 enum { OPT_APPEND = 256, OPT_INITRD, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
-       OPT_TRACE_MSR, OPT_NO_PKU, OPT_SHADOW, OPT_SERIAL, OPT_DISK,
+       OPT_TRACE_MSR, OPT_NO_PKU, OPT_NO_USER_ISOLATION, OPT_SHADOW, OPT_SERIAL, OPT_DISK,
        OPT_HELP };
 
 static const struct option run_opts[] = {
@@ -110,6 +116,7 @@ static const struct option run_opts[] = {
 	{ "strict-io", no_argument, NULL, OPT_STRICT },
 	{ "trace-msr", no_argument, NULL, OPT_TRACE_MSR },
 	{ "no-pku", no_argument, NULL, OPT_NO_PKU },
+	{ "no-user-isolation", no_argument, NULL, OPT_NO_USER_ISOLATION },
 	{ "shadow", required_argument, NULL, OPT_SHADOW },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "disk", required_argument, NULL, OPT_DISK },
@@ -146,6 +153,7 @@ static int cmd_run(int argc, char **argv)
 		case OPT_STRICT: cfg.strict_io = true; break;
 		case OPT_TRACE_MSR: cfg.trace_msr = true; break;
 		case OPT_NO_PKU: cfg.no_pku = true; break;
+		case OPT_NO_USER_ISOLATION: cfg.no_user_isolation = true; break;
 		case OPT_SHADOW:
 			if (!strcmp(optarg, "tlb"))
 				cfg.shadow_traced = false;

@@ -125,6 +125,7 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 		.ram = &vm->ram, .low = vm->window_low,
 		.top = vm->cfg.mode == MODE_BT ? TC_BASE : WINDOW_TOP, /* monitor */
 		.use_pku = !vm->cfg.no_pku, .counters = vm->counters,
+		.share_super = vm->cfg.no_user_isolation,
 		.trace_tables = vm->cfg.shadow_traced,         /* --shadow */
 	};
 	vm->shadow = shadow_new(&sc, err, errlen);

@@ -9,7 +9,9 @@
 
 # The default RAM with user/supervisor kept by protection keys (where the
 # host has PKU), then the least RAM the guest needs (it stays below 8 MiB)
-# with the fallback that unmaps supervisor pages for CPL 3.
+# with the fallback that unmaps supervisor pages for CPL 3; then with no
+# user/supervisor separation at all (--no-user-isolation), which must lose
+# exactly that.
 for opts in "-m 128" "-m 16 --no-pku"; do
 	run_popek 120 run $opts "$GUESTS/paging.elf"
 	expect_status 0
@@ -27,5 +29,28 @@ for opts in "-m 128" "-m 16 --no-pku"; do
 	expect_out '^guest: 15 checks, 0 failed$'
 	expect_no_fail
 done
+
+# --no-user-isolation: supervisor pages stay mapped while CPL 3 runs, so
+# what CPL 0 mapped, CPL 3 reaches.  Exactly that is lost: CPL 0 groups
+# pass, and every CPL 3 failure is a wanted fault that did not come, on
+# the second access, after the supervisor read mapped the page.
+run_popek 120 run -m 16 --no-user-isolation "$GUESTS/paging.elf"
+expect_status 1
+for wp in 0 1; do
+	for grp in 4k 4m ps-ignored; do
+		expect_out "^PASS: access-$grp-cpl0-wp$wp "
+		expect_out "^FAIL: access-$grp-cpl3-wp$wp "
+	done
+done
+expectations=$((expectations + 1))
+other=$(grep '^FAIL: access-[^ ]*: ' "$out" |
+	grep -v '^FAIL: access-[a-z0-9-]*-cpl3-wp[01]: .* twice: faulted 0x0, want 0x1 ' |
+	grep -v '^FAIL: access-[a-z0-9-]*-cpl3-wp[01]: [0-9]* more failing combinations not shown$' |
+	head -n1)
+if [ -z "$other" ] && grep -q '^FAIL: access-.*: ' "$out"; then
+	met "every difference is a supervisor page CPL 3 reached after CPL 0 mapped it"
+else
+	unmet "another difference under --no-user-isolation: ${other:-none at all}"
+fi
 
 finish

@@ -71,7 +71,7 @@ static uint32_t marker(uint32_t phys)
 
 static void new_shadow(uint64_t lo, uint64_t top, bool pku)
 {
-	struct shadow_config cfg = { &ram, lo, top, pku, ctr, trace_tables };
+	struct shadow_config cfg = { &ram, lo, top, pku, ctr, trace_tables, false };
 
 	shadow_free(sh);
 	sh = shadow_new(&cfg, err, sizeof err);
