@@ -33,6 +33,8 @@ enum map { M_MAPPED, M_GLOBAL, M_LARGE, M_EXTRA, M_SX, M_SX_OFF, M_COUNT };
 struct shadow {
 	struct shadow_config cfg;
 	bool paging;
+	uint32_t user_top;           /* shadow_set_user_top */
+	uint64_t user_high;          /* shadow_user_high */
 	int pkey;                    /* -1: no protection keys */
 	uint32_t pkru_user;          /* PKRU while the guest runs at CPL 3 */
 	int entered;                 /* CPL class of the last entry, -1 none */
@@ -364,10 +366,14 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 			set(s, M_GLOBAL, pg + i);
 		if (w.page_size != PAGE)
 			set(s, M_LARGE, pg + i);
-		if (cpl0 && ((super && s->pkey < 0 && !s->cfg.share_super) ||
+		if (!super && (uint64_t)(pg + i + 1) * PAGE > s->user_high)
+			s->user_high = (uint64_t)(pg + i + 1) * PAGE;
+		/* Supervisor pages from user segments' reach need nothing. */
+		bool cut = (uint64_t)(pg + i) * PAGE >= s->user_top;
+		if (cpl0 && ((super && s->pkey < 0 && !s->cfg.share_super && !cut) ||
 		             ((prot & PROT_WRITE) && !w.writable)))
 			set(s, M_EXTRA, pg + i);
-		else if (super && (prot & PROT_EXEC) && !s->cfg.share_super)
+		else if (super && (prot & PROT_EXEC) && !s->cfg.share_super && !cut)
 			set(s, M_SX, pg + i);
 	}
 	if (s->pt)
@@ -642,6 +648,7 @@ struct shadow *shadow_new(const struct shadow_config *cfg, char *err,
 	s->cfg = *cfg;
 	s->pkey = -1;
 	s->entered = -1;
+	s->user_top = 0xFFFFFFFFu;
 	for (int m = 0; m < M_COUNT; m++) {
 		s->bits[m] = calloc(NWORDS, sizeof(uint64_t));
 		if (!s->bits[m]) {
@@ -676,6 +683,21 @@ struct shadow *shadow_new(const struct shadow_config *cfg, char *err,
 			s->pkru_user = 3u << (2 * s->pkey);   /* AD | WD */
 	}
 	return s;
+}
+
+void shadow_set_user_top(struct shadow *s, uint32_t top)
+{
+	uint32_t old = s->user_top;
+
+	s->user_top = top;
+	if (top > old && old / PAGE < NPAGES)   /* now in user segments' reach */
+		for_runs(s, M_MAPPED, M_COUNT, old / PAGE,
+		         top / PAGE < NPAGES ? top / PAGE : NPAGES, unmap_run);
+}
+
+uint64_t shadow_user_high(const struct shadow *s)
+{
+	return s->user_high;
 }
 
 bool shadow_uses_pku(const struct shadow *s)

@@ -62,6 +62,15 @@ struct shadow_config {
 	                          * mapped, executable, while CPL 3 runs */
 };
 
+/* --user-isolation=segments: supervisor pages at or above `top` stay
+ * mapped while CPL 3 runs, because the caller cuts guest user segments
+ * below `top` (vmm/segshadow.c); those below it are unmapped as ever.
+ * Raising `top` unmaps what is mapped in between.  Any value above the
+ * window (the default, 0xFFFFFFFF) means none are left mapped. */
+void shadow_set_user_top(struct shadow *s, uint32_t top);
+/* One past the highest user page (U/S = 1 all the way) ever mapped. */
+uint64_t shadow_user_high(const struct shadow *s);
+
 /* The guest's paging state, for one walk. */
 struct shadow_regs {
 	uint32_t cr0, cr3, cr4;

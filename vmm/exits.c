@@ -163,14 +163,26 @@ static void emulate(struct vcpu *v, bool reflect_unknown)
 	             reflect_unknown ? UNKNOWN_REFLECT : UNKNOWN_REPORT);
 }
 
-/* Under --mode=bt guest segments are cut below the monitor region, so
- * an access the guest's own limit allows can fault on the host — beyond
- * the cut, or wrapping round 4 GiB (Linux's user TLS: %gs:-0x54).  Such
- * data accesses are emulated against the guest's mapping. */
+/* Under --mode=bt guest segments are cut below the monitor region, and
+ * with --user-isolation=segments guest user segments below the kernel's
+ * half (vmm/segshadow.c), so an access the guest's own limit allows can
+ * fault on the host beyond the cut.  Such data accesses are emulated
+ * against the guest's mapping. */
 static bool emulate_cut_segment(struct vcpu *v)
 {
-	return v->vm->cfg.mode == MODE_BT &&
-	       emulate_with(v, &mmio_ops, UNKNOWN_RETURN) != EMU_UNSUPPORTED;
+	bool user_cut = v->user_top && v->sys.cpl == 3;
+
+	if (v->vm->cfg.mode != MODE_BT && !user_cut)
+		return false;
+	/* A data access of CPL 3 code: the guest's user rights apply. */
+	v->user_access = v->sys.cpl == 3;
+	enum emu_status r = emulate_with(v, &mmio_ops, UNKNOWN_RETURN);
+	v->user_access = false;
+	if (r == EMU_UNSUPPORTED)
+		return false;
+	if (user_cut)           /* a user PDE above the cut since CR3 was loaded? */
+		system_user_top(v);
+	return true;
 }
 
 static void exit_priv(struct vcpu *v)

@@ -45,14 +45,21 @@ static void usage(FILE *f)
 "                    put in raw mode, Ctrl-A x quits, Ctrl-A Ctrl-A sends\n"
 "                    Ctrl-A), a file created for the guest's output, or a\n"
 "                    listening unix socket popek connects to\n"
-"  --no-pku          keep guest supervisor pages from guest user code by\n"
-"                    unmapping them, not with protection keys\n"
+"  --user-isolation=pku|unmap|segments|none\n"
+"                    how guest supervisor pages are kept from guest user\n"
+"                    code, which runs directly: pku (default) a protection\n"
+"                    key where the host has PKU, else unmap; unmap: they\n"
+"                    are unmapped whenever guest user code runs (strict,\n"
+"                    dear: a refault per page after every system call);\n"
+"                    segments: guest user segments end below the kernel's\n"
+"                    half of the page directory, supervisor pages above it\n"
+"                    stay mapped (cheap; like pku, code that means to can\n"
+"                    get round it: its TLS segment, host selectors); none:\n"
+"                    no separation (guest user code can read and write\n"
+"                    guest kernel memory)\n"
+"  --no-pku          --user-isolation=unmap\n"
 "  --no-user-isolation\n"
-"                    leave guest supervisor pages mapped while guest user\n"
-"                    code runs directly: much cheaper guest system calls\n"
-"                    on a host without PKU, but guest user code can then\n"
-"                    read and write guest kernel memory (trusted guests,\n"
-"                    measuring what the isolation costs)\n"
+"                    --user-isolation=none\n"
 "  --shadow=tlb|traced\n"
 "                    tlb (default): the shadow MMU caches translations\n"
 "                    like a TLB, guest PTE changes count after INVLPG or a\n"
@@ -104,7 +111,8 @@ static int parse_disk(char *arg, struct vm_config *cfg)
 }
 
 enum { OPT_APPEND = 256, OPT_INITRD, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
-       OPT_TRACE_MSR, OPT_NO_PKU, OPT_NO_USER_ISOLATION, OPT_SHADOW, OPT_SERIAL, OPT_DISK,
+       OPT_TRACE_MSR, OPT_NO_PKU, OPT_NO_USER_ISOLATION, OPT_USER_ISOLATION,
+       OPT_SHADOW, OPT_SERIAL, OPT_DISK,
        OPT_HELP };
 
 static const struct option run_opts[] = {
@@ -117,6 +125,7 @@ static const struct option run_opts[] = {
 	{ "trace-msr", no_argument, NULL, OPT_TRACE_MSR },
 	{ "no-pku", no_argument, NULL, OPT_NO_PKU },
 	{ "no-user-isolation", no_argument, NULL, OPT_NO_USER_ISOLATION },
+	{ "user-isolation", required_argument, NULL, OPT_USER_ISOLATION },
 	{ "shadow", required_argument, NULL, OPT_SHADOW },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "disk", required_argument, NULL, OPT_DISK },
@@ -154,6 +163,19 @@ static int cmd_run(int argc, char **argv)
 		case OPT_TRACE_MSR: cfg.trace_msr = true; break;
 		case OPT_NO_PKU: cfg.no_pku = true; break;
 		case OPT_NO_USER_ISOLATION: cfg.no_user_isolation = true; break;
+		case OPT_USER_ISOLATION:
+			cfg.no_pku = cfg.no_user_isolation = false;
+			cfg.seg_user_isolation = false;
+			if (!strcmp(optarg, "unmap"))
+				cfg.no_pku = true;
+			else if (!strcmp(optarg, "segments"))
+				cfg.no_pku = cfg.seg_user_isolation = true;
+			else if (!strcmp(optarg, "none"))
+				cfg.no_user_isolation = true;
+			else if (strcmp(optarg, "pku"))
+				return bad("--user-isolation=%s: unknown mode (pku, unmap, "
+				           "segments or none)", optarg);
+			break;
 		case OPT_SHADOW:
 			if (!strcmp(optarg, "tlb"))
 				cfg.shadow_traced = false;

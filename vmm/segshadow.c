@@ -37,10 +37,18 @@
 #include <unistd.h>
 
 /* Last guest-usable byte of a shadowed segment: below the monitor region
- * when there is one (--mode=bt), so that guest accesses there fault. */
+ * when there is one (--mode=bt), so that guest accesses there fault; at
+ * CPL 3 with --user-isolation=segments also below v->user_top, the
+ * lowest 4 MiB region above which the guest's page directory maps only
+ * supervisor pages (system.c), so that guest user code reaches none of
+ * them through its segments and the shadow MMU may leave them mapped. */
 static uint32_t limit_cap(const struct vcpu *v)
 {
-	return v->vm->cfg.mode == MODE_BT ? TC_BASE - 1u : 0xFFFFFFFFu;
+	uint32_t cap = v->vm->cfg.mode == MODE_BT ? TC_BASE - 1u : 0xFFFFFFFFu;
+
+	if (v->sys.cpl == 3 && v->user_top && v->user_top - 1u < cap)
+		cap = v->user_top - 1u;
+	return cap;
 }
 
 static int ldt_write(unsigned entry, const struct user_desc *d)
@@ -108,6 +116,10 @@ static unsigned host_entry(const struct vcpu *v, int s, unsigned idx,
  * changed, and the matching host selectors. */
 void system_sync_segments(struct vcpu *v)
 {
+	if (limit_cap(v) != v->seg_cap) {   /* a CPL change, user_top moved */
+		v->seg_cap = limit_cap(v);
+		v->seg_dirty = (1u << SEG_COUNT) - 1;
+	}
 	for (int s = 0; s < SEG_COUNT && v->seg_dirty; s++) {
 		if (!(v->seg_dirty & (1u << s)))
 			continue;

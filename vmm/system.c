@@ -23,6 +23,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <x86intrin.h>
 
 
@@ -68,7 +69,7 @@ int system_peek_ram(const struct vcpu *v, uint32_t lin, uint32_t *phys)
  * the guest's fault recorded (or the VM stopped). */
 static int translate(struct vcpu *v, uint32_t lin, bool write, uint32_t *phys)
 {
-	struct shadow_regs r = system_paging_regs(v, 0);
+	struct shadow_regs r = system_paging_regs(v, v->user_access ? 3 : 0);
 	struct shadow_result res;
 
 	*phys = lin;
@@ -79,6 +80,9 @@ static int translate(struct vcpu *v, uint32_t lin, bool write, uint32_t *phys)
 	case SHADOW_MAPPED:
 	case SHADOW_EMULATE:
 		*phys = res.phys;
+		/* A user page beyond the cut of user segments: learn it. */
+		if (v->user_access && ((uint64_t)lin | 0xFFF) + 1 > v->user_seen)
+			v->user_seen = ((uint64_t)lin | 0xFFF) + 1;
 		return 0;
 	case SHADOW_GUEST_PF:
 		v->sys.cr2 = lin;
@@ -289,6 +293,48 @@ static int sys_ltr(void *ctx, uint16_t sel)
 #define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | \
                    CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 
+void system_user_top(struct vcpu *v)
+{
+	uint64_t high = shadow_user_high(v->vm->shadow);
+
+	if (!v->vm->cfg.seg_user_isolation || v->user_cut_off)
+		return;
+	if (v->user_seen > high)
+		high = v->user_seen;
+	high = (high + 0x3FFFFF) & ~(uint64_t)0x3FFFFF;   /* whole 4 MiB */
+	if (high <= v->user_top)
+		return;
+	if (high >= TC_BASE) {             /* user pages up to the monitor */
+		v->user_cut_off = true;
+		v->user_top = 0;
+		shadow_set_user_top(v->vm->shadow, 0xFFFFFFFFu);
+		return;
+	}
+	v->user_top = (uint32_t)high;
+	shadow_set_user_top(v->vm->shadow, v->user_top);
+}
+
+bool system_user_fetch(struct vcpu *v)
+{
+	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
+	struct shadow_result res;
+
+	system_user_top(v);                /* user pages mapped since? */
+	if (!v->user_top || v->sys.cpl != 3 || lin < v->user_top)
+		return true;
+	struct shadow_regs r = system_paging_regs(v, 3);
+	if (shadow_translate(v->vm->shadow, &r, lin, WALK_FETCH, &res) ==
+	    SHADOW_GUEST_PF) {
+		v->sys.cr2 = lin;
+		system_deliver(v, VEC_PF, INT_EXCEPTION, true, res.error);
+		return false;
+	}
+	/* A user page not yet mapped above the cut: learn it. */
+	v->user_seen = ((uint64_t)lin | 0xFFF) + 1;
+	system_user_top(v);
+	return true;
+}
+
 /* Paging turned on or off, or a bit that changes every translation. */
 static int paging_reset(struct vcpu *v)
 {
@@ -298,6 +344,7 @@ static int paging_reset(struct vcpu *v)
 	if (shadow_reset(v->vm->shadow, v->sys.cr0 & CR0_PG, err,
 	                 sizeof(err)) == 0) {
 		segshadow_trace_tables(v);
+		system_user_top(v);
 		return 0;
 	}
 	vcpu_crash(v, "%s", err);
@@ -336,6 +383,7 @@ static int sys_write_cr(void *ctx, int cr, uint32_t val)
 		shadow_new_cr3(v->vm->shadow);
 		bt_mappings_changed(v, TC_MAP_CR3, 0);
 		segshadow_trace_tables(v);
+		system_user_top(v);
 		return 0;
 	case 4: {
 		if (val & ~CR4_VALID)

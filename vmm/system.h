@@ -52,5 +52,15 @@ void system_native_loads(struct vcpu *v);
 void system_soft_int(struct vcpu *v, int vector, unsigned insn_len);
 /* Write the host shadows of changed segment caches; set host selectors. */
 void system_sync_segments(struct vcpu *v);
+/* --user-isolation=segments: where guest user segments must end, for
+ * the segment shadows and the shadow MMU: above every user page seen so
+ * far (mapped by the shadow MMU, or reached by an emulated CPL 3 access
+ * beyond the cut), in whole 4 MiB; it only rises, and a user page in the
+ * last 4 MiB below the monitor region turns the cut off for good. */
+void system_user_top(struct vcpu *v);
+/* Before guest code runs: the cut brought up to date; and at CPL 3 an
+ * EIP at or beyond it is either a user page not seen yet (learnt) or a
+ * fetch that faults on hardware too (#PF delivered: false). */
+bool system_user_fetch(struct vcpu *v);
 
 #endif

@@ -281,6 +281,8 @@ static void *vcpu_thread(void *arg)
 		intr_inject(v);
 		if (v->stop)
 			break;
+		if (!system_user_fetch(v))    /* beyond a cut user CS: #PF */
+			continue;
 		if (!bt_prepare(v))           /* the fetch faulted: delivered */
 			continue;
 		v->exit.reason = EXIT_KICK;  /* if popek_enter declines to enter */

@@ -68,6 +68,17 @@ struct vcpu {
 	struct msr_state msr;
 	uint16_t host_sel[SEG_COUNT];  /* what the host CPU holds */
 	uint8_t seg_dirty;             /* caches whose host shadow is stale */
+	uint32_t seg_cap;              /* the limit cap the shadows were made
+	                                * with (it depends on the CPL with
+	                                * --user-isolation=segments) */
+	uint32_t user_top;             /* segments mode: guest user segments
+	                                * end below it (system.c) */
+	uint64_t user_seen;            /* one past the highest user page an
+	                                * emulated CPL 3 access reached */
+	bool user_cut_off;             /* user pages up to the monitor: no cut */
+	bool user_access;              /* the emulator's accesses are CPL 3's
+	                                * own (emulate_cut_segment), not
+	                                * implicit supervisor ones */
 	struct user_desc *ldt_cache;   /* what each host LDT entry holds */
 	struct seg_cache *ldt_owner;   /* the guest cache each one shadows */
 	unsigned ldt_shadowed;         /* guest LDT entries at host 0..n-1 */

@@ -30,6 +30,7 @@ struct vm_config {
 	const char *serial;     /* --serial: NULL (stdio) or its spec */
 	bool no_pku;            /* shadow MMU: unmap instead of pkeys */
 	bool no_user_isolation; /* shadow MMU: supervisor pages stay mapped */
+	bool seg_user_isolation; /* user segments cut below the kernel's PDEs */
 	bool shadow_traced;     /* --shadow=traced: page tables write-traced */
 	const char *disk;       /* --disk: the virtio-blk image, or NULL */
 	bool disk_ro;           /* --disk PATH,ro */

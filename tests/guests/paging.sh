@@ -9,10 +9,13 @@
 
 # The default RAM with user/supervisor kept by protection keys (where the
 # host has PKU), then the least RAM the guest needs (it stays below 8 MiB)
-# with the fallback that unmaps supervisor pages for CPL 3; then with no
+# with the fallback that unmaps supervisor pages for CPL 3, and with user
+# segments cut below the supervisor pages (--user-isolation=segments: the
+# cut learnt from the user pages the guest maps, the emulator's accesses
+# beyond it made with user rights); then with no
 # user/supervisor separation at all (--no-user-isolation), which must lose
 # exactly that.
-for opts in "-m 128" "-m 16 --no-pku"; do
+for opts in "-m 128" "-m 16 --no-pku" "-m 16 --user-isolation=segments"; do
 	run_popek 120 run $opts "$GUESTS/paging.elf"
 	expect_status 0
 	for c in cpu-has-pse-pge ram-covers-8mib paging-enabled-identity; do
