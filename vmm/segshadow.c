@@ -42,13 +42,21 @@
  * lowest 4 MiB region above which the guest's page directory maps only
  * supervisor pages (system.c), so that guest user code reaches none of
  * them through its segments and the shadow MMU may leave them mapped. */
+static uint32_t kernel_cap(const struct vcpu *v)
+{
+	return v->vm->cfg.mode == MODE_BT ? TC_BASE - 1u : 0xFFFFFFFFu;
+}
+
+static uint32_t user_cap(const struct vcpu *v)
+{
+	uint32_t cap = kernel_cap(v);
+
+	return v->user_top && v->user_top - 1u < cap ? v->user_top - 1u : cap;
+}
+
 static uint32_t limit_cap(const struct vcpu *v)
 {
-	uint32_t cap = v->vm->cfg.mode == MODE_BT ? TC_BASE - 1u : 0xFFFFFFFFu;
-
-	if (v->sys.cpl == 3 && v->user_top && v->user_top - 1u < cap)
-		cap = v->user_top - 1u;
-	return cap;
+	return v->sys.cpl == 3 ? user_cap(v) : kernel_cap(v);
 }
 
 static int ldt_write(unsigned entry, const struct user_desc *d)
@@ -62,6 +70,12 @@ static int ldt_write(unsigned entry, const struct user_desc *d)
 /* Host LDT entries 256..261: one private slot per segment register, for
  * the rare cache that cannot share entry `index` (see host_entry()). */
 #define PRIVATE_SLOT_BASE 256u
+/* --user-isolation=segments: guest GDT entry `index` cut for CPL 3 lives
+ * in host entry USER_SLOT_BASE + index, so that a CPL change only
+ * switches selectors (a modify_ldt costs tens of microseconds in a
+ * multi-threaded process: it interrupts every CPU the process runs on).
+ * 262 and 263 are translated code's. */
+#define USER_SLOT_BASE    264u
 /* Guest LDT entries popek shadows (entries 0..255: limit 0x7FF). */
 #define LDT_SHADOW_MAX PRIVATE_SLOT_BASE
 
@@ -134,6 +148,13 @@ void system_sync_segments(struct vcpu *v)
 			continue;
 		}
 		idx = host_entry(v, s, idx, &d);
+		if (v->sys.cpl == 3 && v->user_top && idx < PRIVATE_SLOT_BASE &&
+		    !(c->sel & 4)) {
+			struct user_desc k;   /* what CPL 0 would get */
+			if (!desc_to_host(c, idx, kernel_cap(v), &k) ||
+			    memcmp(&k, &d, sizeof(d)) != 0)
+				idx += USER_SLOT_BASE;
+		}
 		d.entry_number = idx;
 		/* modify_ldt copies the whole LDT: skip writes that change
 		 * nothing (DS, ES and SS usually share one entry). */
@@ -249,7 +270,8 @@ static void gdt_entry_changed(struct vcpu *v, unsigned idx)
 	uint64_t raw = 0;
 
 	if (idx == 0 || idx >= PRIVATE_SLOT_BASE || idx < v->ldt_shadowed ||
-	    !memcmp(&v->ldt_cache[idx], &never, sizeof(never)))
+	    (!memcmp(&v->ldt_cache[idx], &never, sizeof(never)) &&
+	     !memcmp(&v->ldt_cache[USER_SLOT_BASE + idx], &never, sizeof(never))))
 		return;
 	if (guest_read(v, v->sys.gdtr.base + 8 * idx, &raw, 8) < 0) {
 		v->fault.vector = -1;    /* a monitor read: not the guest's fault */
@@ -270,6 +292,22 @@ static void gdt_entry_changed(struct vcpu *v, unsigned idx)
 	v->ldt_owner[idx] = c;
 	set_gdt_current(v, idx, true);
 	v->vm->counters[CTR_ldt_writes]++;
+	/* Its CPL-3 cut copy, if one was made: the same change. */
+	unsigned u = USER_SLOT_BASE + idx;
+	if (memcmp(&v->ldt_cache[u], &never, sizeof(never))) {
+		struct user_desc du = { .read_exec_only = 1, .seg_not_present = 1 };
+		if (c.sel & ~3u)
+			desc_to_host(&c, u, user_cap(v), &du);
+		du.entry_number = u;
+		for (int s = 0; s < SEG_COUNT; s++)
+			if ((v->host_sel[s] >> 3) == u && (v->host_sel[s] & 4))
+				v->seg_dirty |= 1u << s;
+		if (ldt_write(u, &du) < 0)
+			fatal_bug("modify_ldt(entry %u): %s", u, strerror(errno));
+		v->ldt_cache[u] = du;
+		v->ldt_owner[u] = c;
+		v->vm->counters[CTR_ldt_writes]++;
+	}
 }
 
 static bool overlaps(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)

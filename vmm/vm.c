@@ -131,6 +131,10 @@ static int vm_build(struct vm *vm, char *err, size_t errlen)
 	vm->shadow = shadow_new(&sc, err, errlen);
 	if (!vm->shadow || shadow_reset(vm->shadow, false, err, errlen) < 0)
 		return -1;                                           /* paging off */
+	/* The default without PKU: user segments cut (--user-isolation). */
+	if (!vm->cfg.no_pku && !vm->cfg.no_user_isolation &&
+	    !shadow_uses_pku(vm->shadow))
+		vm->cfg.seg_user_isolation = true;
 	vm->io = bus_new("port");                                    /* buses */
 	vm->mmio = bus_new("mmio");
 	if (!vm->io || !vm->mmio) {
