@@ -495,6 +495,53 @@ static void paging_on(void)
 	write_cr0(read_cr0() | CR0_PG);
 }
 
+/* --- a supervisor page above the user pages ------------------------------ */
+
+/* Linear 0x02000000 (guest-physical 0x02000000): supervisor only, above
+ * the user pages paging_on() maps (0..16 MiB), where popek's
+ * --user-isolation=segments cuts user segments (docs/shadow-paging.md). */
+#define SUPER_LIN 0x02000000u
+static uint32_t pt_super[1024] __attribute__((aligned(4096)));
+static uint16_t super_sel;
+
+static void body_super_read(void)
+{
+	uint32_t v;
+
+	__asm__ volatile("movw %1, %%es\n\t"
+	                 "movl %%es:(%2), %0" : "=r"(v)
+	                 : "r"(super_sel), "r"(SUPER_LIN) : "memory");
+	r0 = v;
+}
+
+static void probe_super(void)
+{
+	int which = cmdline_int("sel", 0);
+
+	paging_on();
+	pt_super[0] = SUPER_LIN | PG_P | PG_RW;          /* no U/S */
+	pd[SUPER_LIN >> 22] = (uint32_t)pt_super | PG_P | PG_RW;
+	write_cr3((uint32_t)pd);
+	*(volatile uint32_t *)SUPER_LIN = 0x5EC2E7;      /* mapped at CPL 0 */
+	super_sel = which ? (uint16_t)which : PM_USER_DS;
+	r0 = 0;
+	bool ran = run(body_super_read);
+	if (!which) {
+		/* The guest's own user DS: #PF, as on hardware. */
+		why_trap("super-contained-user-ds-pf", !ran && trap_count == 1 &&
+		         trap_vec == 14 && r0 == 0);
+		return;
+	}
+	if (ran && r0 == 0x5EC2E7) {
+		/* Through a host selector the read lands: the residue of
+		 * --user-isolation=segments (and of none). */
+		check_why(true, "super-residue-host-selector-reads", "read 0x%x", r0);
+		return;
+	}
+	why_trap("super-contained-host-selector-pf", !ran && trap_count == 1 &&
+	         trap_vec == 14 && r0 == 0);
+}
+
 /* --- the probes ---------------------------------------------------------- */
 
 static void name(char *buf, const char *a, const char *b)
@@ -916,6 +963,8 @@ int guest_main(void)
 		probe_conform();
 	else if (strcmp(probe, "cgate") == 0)
 		probe_cgate();
+	else if (strcmp(probe, "super") == 0)
+		probe_super();
 	else
 		printf("FAIL: unknown-probe %s\n", probe);
 	return finish();

@@ -39,7 +39,8 @@ EOS
 		chmod +x "$work/popek"
 		POPEK=$work/popek
 	fi
-	run_popek 20 run --append "probe=$* cpl=$cpl direct=$direct bt=$bt" "$ESCAPE"
+	# shellcheck disable=SC2086  # PROBE_OPTS: popek options, words
+	run_popek 20 run ${PROBE_OPTS:-} --append "probe=$* cpl=$cpl direct=$direct bt=$bt" "$ESCAPE"
 	POPEK=$real_popek
 	run_desc="[$popek_mode] $run_desc"
 }

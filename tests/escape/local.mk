@@ -19,11 +19,13 @@ ESCAPE_TESTS = \
 	tests/escape/syscalls.sh \
 	tests/escape/monitor-writes.sh \
 	tests/escape/descriptors.sh \
+	tests/escape/isolation.sh \
 	tests/escape/trap/far.sh \
 	tests/escape/trap/reach64.sh \
 	tests/escape/trap/loads.sh \
 	tests/escape/trap/syscalls.sh \
 	tests/escape/trap/monitor-writes.sh \
-	tests/escape/trap/descriptors.sh
+	tests/escape/trap/descriptors.sh \
+	tests/escape/trap/isolation.sh
 TESTS += $(ESCAPE_TESTS)
 EXTRA_DIST += $(ESCAPE_TESTS)
