@@ -438,8 +438,10 @@ bool tc_chain(struct tc *tc, uint32_t id, uint32_t target)
 	if (!s->exit_at)
 		s->exit_at = s->patch + 4 + (uint32_t)old;
 	if (!lasting) {
-		if (tc->nxchain < TC_LOOKUP_DIRTY_MAX)
+		if (tc->nxchain < TC_LOOKUP_DIRTY_MAX) {
 			tc->xchain[tc->nxchain] = id;
+			tc->xchain_to[tc->nxchain] = (uint32_t)(to - tc->blocks);
+		}
 		tc->nxchain++;
 	}
 	patch_rel(s->patch, target);
@@ -563,13 +565,21 @@ static void drop_chains(struct tc *tc, enum tc_map_change what,
 		const struct tc_site *s = &tc->sites[tc->xchain[i]];
 		int32_t rel;
 
+		/* The target block as chained (no search: CR3 loads and
+		 * INVLPGs come by the ten thousand), checked against the
+		 * branch itself. */
 		memcpy(&rel, tc_ptr(s->patch), 4);
-		const struct tc_block *to = block_at(tc, s->patch + 4 + (uint32_t)rel);
+		uint32_t at = s->patch + 4 + (uint32_t)rel;
+		const struct tc_block *to = &tc->blocks[tc->xchain_to[i]];
+		if (to->start != at)
+			to = block_at(tc, at);
 		if (!to || concerned(&tc->blocks[s->block], what, region) ||
-		    concerned(to, what, region))
+		    concerned(to, what, region)) {
 			patch_rel(s->patch, s->exit_at);
-		else
+		} else {
+			tc->xchain_to[kept] = tc->xchain_to[i];
 			tc->xchain[kept++] = tc->xchain[i];
+		}
 	}
 	tc->nxchain = kept;
 }

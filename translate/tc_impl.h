@@ -62,6 +62,7 @@ struct tc {
 	/* Sites chained across pages or frames (all of them past the max:
 	 * then every chained site is undone). */
 	uint32_t xchain[TC_LOOKUP_DIRTY_MAX];
+	uint32_t xchain_to[TC_LOOKUP_DIRTY_MAX];   /* their target blocks */
 	unsigned nxchain;
 	/* The block each lookup entry points at (index), for dropping the
 	 * entries a mapping change concerns. */
