@@ -49,6 +49,7 @@ static void reset_tables(struct tc *tc)
 	tc->nblocks = 0;
 	tc->nmap = 0;
 	memset(tc->hash, 0xFF, TC_HASH_SIZE * sizeof(*tc->hash));
+	memset(tc->regions, 0, sizeof(tc->regions));
 	tc->gen++;
 }
 
@@ -277,6 +278,15 @@ static struct tc_lookup_ent *lookup_table(void)
 	return (struct tc_lookup_ent *)tc_ptr(TC_LOOKUP);
 }
 
+static void mark_regions(struct tc *tc, const struct tc_block *b)
+{
+	uint32_t lin = b->cs_base + b->eip, next = (lin & ~(PAGE - 1)) + PAGE;
+
+	tc->regions[(lin >> 22) / 64] |= 1ull << ((lin >> 22) % 64);
+	if (b->two)
+		tc->regions[(next >> 22) / 64] |= 1ull << ((next >> 22) % 64);
+}
+
 void tc_lookup_insert(struct tc *tc, uint32_t eip, uint32_t tc_addr)
 {
 	struct tc_lookup_ent *e = &lookup_table()[eip & (TC_LOOKUP_N - 1)];
@@ -291,6 +301,8 @@ void tc_lookup_insert(struct tc *tc, uint32_t eip, uint32_t tc_addr)
 	e->tc = tc_addr;
 	const struct tc_block *b = block_at(tc, tc_addr);
 	tc->lt_block[eip & (TC_LOOKUP_N - 1)] = b ? (uint32_t)(b - tc->blocks) : 0;
+	if (b)
+		mark_regions(tc, b);
 }
 
 void tc_lookup_clear(struct tc *tc)
@@ -442,6 +454,8 @@ bool tc_chain(struct tc *tc, uint32_t id, uint32_t target)
 			tc->xchain[tc->nxchain] = id;
 			tc->xchain_to[tc->nxchain] = (uint32_t)(to - tc->blocks);
 		}
+		mark_regions(tc, from);
+		mark_regions(tc, to);
 		tc->nxchain++;
 	}
 	patch_rel(s->patch, target);
@@ -552,6 +566,19 @@ static void drop_lookups(struct tc *tc, enum tc_map_change what,
 	tc->ndirty = kept;
 }
 
+/* The target block of cross-page chain i (as chained, checked against
+ * the branch itself), or NULL. */
+static const struct tc_block *xchain_target(const struct tc *tc, unsigned i)
+{
+	const struct tc_site *s = &tc->sites[tc->xchain[i]];
+	const struct tc_block *to = &tc->blocks[tc->xchain_to[i]];
+	int32_t rel;
+
+	memcpy(&rel, tc_ptr(s->patch), 4);
+	uint32_t at = s->patch + 4 + (uint32_t)rel;
+	return to->start == at ? to : block_at(tc, at);
+}
+
 static void drop_chains(struct tc *tc, enum tc_map_change what,
                         uint32_t region)
 {
@@ -563,16 +590,9 @@ static void drop_chains(struct tc *tc, enum tc_map_change what,
 	}
 	for (unsigned i = 0; i < tc->nxchain; i++) {
 		const struct tc_site *s = &tc->sites[tc->xchain[i]];
-		int32_t rel;
-
-		/* The target block as chained (no search: CR3 loads and
-		 * INVLPGs come by the ten thousand), checked against the
-		 * branch itself. */
-		memcpy(&rel, tc_ptr(s->patch), 4);
-		uint32_t at = s->patch + 4 + (uint32_t)rel;
-		const struct tc_block *to = &tc->blocks[tc->xchain_to[i]];
-		if (to->start != at)
-			to = block_at(tc, at);
+		/* (no search: CR3 loads and INVLPGs come by the ten
+		 * thousand) */
+		const struct tc_block *to = xchain_target(tc, i);
 		if (!to || concerned(&tc->blocks[s->block], what, region) ||
 		    concerned(to, what, region)) {
 			patch_rel(s->patch, s->exit_at);
@@ -584,8 +604,29 @@ static void drop_chains(struct tc *tc, enum tc_map_change what,
 	tc->nxchain = kept;
 }
 
+static void rebuild_regions(struct tc *tc)
+{
+	memset(tc->regions, 0, sizeof(tc->regions));
+	for (unsigned i = 0; i < tc->ndirty && i < TC_LOOKUP_DIRTY_MAX; i++)
+		mark_regions(tc, &tc->blocks[tc->lt_block[tc->dirty[i]]]);
+	for (unsigned i = 0; i < tc->nxchain && i < TC_LOOKUP_DIRTY_MAX; i++) {
+		const struct tc_block *to = xchain_target(tc, i);
+		mark_regions(tc, &tc->blocks[tc->sites[tc->xchain[i]].block]);
+		if (to)
+			mark_regions(tc, to);
+	}
+}
+
 void tc_mappings_changed(struct tc *tc, enum tc_map_change what, uint32_t lin)
 {
-	drop_lookups(tc, what, lin >> 22);
-	drop_chains(tc, what, lin >> 22);
+	uint32_t r = lin >> 22;
+
+	/* (past the lists' max, the table and chains are not all listed) */
+	if (what == TC_MAP_PAGE && tc->ndirty <= TC_LOOKUP_DIRTY_MAX &&
+	    tc->nxchain <= TC_LOOKUP_DIRTY_MAX &&
+	    !((tc->regions[r / 64] >> (r % 64)) & 1))
+		return;
+	drop_lookups(tc, what, r);
+	drop_chains(tc, what, r);
+	rebuild_regions(tc);
 }

@@ -63,6 +63,9 @@ struct tc {
 	 * then every chained site is undone). */
 	uint32_t xchain[TC_LOOKUP_DIRTY_MAX];
 	uint32_t xchain_to[TC_LOOKUP_DIRTY_MAX];   /* their target blocks */
+	/* The 4 MiB regions the blocks of those lookup entries and chains
+	 * touch (a superset): an INVLPG elsewhere has nothing to drop. */
+	uint64_t regions[1024 / 64];
 	unsigned nxchain;
 	/* The block each lookup entry points at (index), for dropping the
 	 * entries a mapping change concerns. */

@@ -259,6 +259,38 @@ Test(translate, chains_across_pages_and_frames_are_undone)
 	cr_assert_eq(rel_target(b + 1), ljmpb);
 }
 
+/* An INVLPG (TC_MAP_PAGE) drops the cross-page chains and lookup entries
+ * whose blocks lie in its 4 MiB region, and nothing elsewhere (the
+ * monitor skips regions it knows hold none). */
+Test(translate, invlpg_drops_only_its_region)
+{
+	static const uint8_t jmp_2000[] = { 0xe9, 0xeb, 0x0f, 0x00, 0x00 };
+	uint32_t a = xlate(0x1010, jmp_2000, sizeof(jmp_2000)), id, t, ljmp;
+	const struct tc_lookup_ent *lt = (const void *)tc_ptr(TC_LOOKUP);
+
+	t = xlate(0x2000, nop_loop, sizeof(nop_loop));
+	id = branch_site_to(a, 0x2000);
+	ljmp = rel_target(tc_site(tcfx, id)->patch);
+	cr_assert(tc_chain(tcfx, id, t));
+	tc_lookup_insert(tcfx, 0x2000, t);
+	tc_mappings_changed(tcfx, TC_MAP_PAGE, 0x00800000);   /* region 2 */
+	tc_mappings_changed(tcfx, TC_MAP_PAGE, 0xC0001000);   /* region 768 */
+	cr_assert_eq(rel_target(tc_site(tcfx, id)->patch), t, "kept");
+	cr_assert_eq(lt[0x2000].eip, 0x2000, "kept");
+	cr_assert_eq(lt[0x2000].tc, t);
+	tc_mappings_changed(tcfx, TC_MAP_PAGE, 0x003FF000);   /* region 0 */
+	cr_assert_eq(rel_target(tc_site(tcfx, id)->patch), ljmp, "undone");
+	cr_assert_neq(lt[0x2000].eip, 0x2000, "dropped");
+	/* and again, after the lists were rebuilt */
+	cr_assert(tc_chain(tcfx, id, t));
+	tc_lookup_insert(tcfx, 0x2000, t);
+	tc_mappings_changed(tcfx, TC_MAP_PAGE, 0x00400000);   /* region 1 */
+	cr_assert_eq(rel_target(tc_site(tcfx, id)->patch), t, "kept");
+	tc_mappings_changed(tcfx, TC_MAP_PAGE, 0x00000000);
+	cr_assert_eq(rel_target(tc_site(tcfx, id)->patch), ljmp, "undone");
+	cr_assert_neq(lt[0x2000].eip, 0x2000, "dropped");
+}
+
 Test(translate, chain_refuses_one_shot_blocks)
 {
 	struct tc_src s = tcfx_src(0x1000, jmp_1100, sizeof(jmp_1100));
