@@ -23,7 +23,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 #include <x86intrin.h>
 
 
