@@ -38,10 +38,10 @@
 
 /* Last guest-usable byte of a shadowed segment: below the monitor region
  * when there is one (--mode=bt), so that guest accesses there fault; at
- * CPL 3 with --user-isolation=segments also below v->user_top, the
- * lowest 4 MiB region above which the guest's page directory maps only
- * supervisor pages (system.c), so that guest user code reaches none of
- * them through its segments and the shadow MMU may leave them mapped. */
+ * CPL 3 with --user-isolation=segments also below v->user_top, above
+ * every user page seen so far (system_user_top), so that guest user code
+ * reaches no supervisor page above it through its segments and the
+ * shadow MMU may leave those mapped. */
 static uint32_t kernel_cap(const struct vcpu *v)
 {
 	return v->vm->cfg.mode == MODE_BT ? TC_BASE - 1u : 0xFFFFFFFFu;
