@@ -59,12 +59,25 @@ static uint32_t limit_cap(const struct vcpu *v)
 	return v->sys.cpl == 3 ? user_cap(v) : kernel_cap(v);
 }
 
-static int ldt_write(unsigned entry, const struct user_desc *d)
+/* Host LDT entry `entry` := d, and what popek knows it holds. */
+static void ldt_store(struct vcpu *v, unsigned entry, const struct user_desc *d)
 {
 	struct user_desc copy = *d;
 
 	copy.entry_number = entry;
-	return (int)syscall(SYS_modify_ldt, 0x11, &copy, sizeof(copy));
+	if (syscall(SYS_modify_ldt, 0x11, &copy, sizeof(copy)) < 0)
+		fatal_bug("modify_ldt(entry %u): %s", entry, strerror(errno));
+	v->ldt_cache[entry] = copy;
+	v->vm->counters[CTR_ldt_writes]++;
+}
+
+/* The segment registers held in host LDT entry `entry` must be
+ * shadowed again (its descriptor changed; they may have to move out). */
+static void dirty_users(struct vcpu *v, unsigned entry)
+{
+	for (int s = 0; s < SEG_COUNT; s++)
+		if ((v->host_sel[s] >> 3) == entry && (v->host_sel[s] & 4))
+			v->seg_dirty |= 1u << s;
 }
 
 /* Host LDT entries 256..261: one private slot per segment register, for
@@ -159,11 +172,7 @@ void system_sync_segments(struct vcpu *v)
 		/* modify_ldt copies the whole LDT: skip writes that change
 		 * nothing (DS, ES and SS usually share one entry). */
 		if (memcmp(&v->ldt_cache[idx], &d, sizeof(d)) != 0) {
-			if (ldt_write(idx, &d) < 0)
-				fatal_bug("modify_ldt(entry %u): %s", idx,
-				          strerror(errno));
-			v->ldt_cache[idx] = d;
-			v->vm->counters[CTR_ldt_writes]++;
+			ldt_store(v, idx, &d);
 			set_gdt_current(v, idx, false);
 		}
 		v->ldt_owner[idx] = *c;
@@ -243,12 +252,8 @@ int segshadow_ldt(struct vcpu *v)
 		desc_decode(raw, (uint16_t)(j << 3 | 4 | (raw >> 45 & 3)), &c);
 		if (j == 0 || !desc_to_host(&c, j, limit_cap(v), &d))
 			c = (struct seg_cache){ .sel = (uint16_t)(j << 3 | 4) };
-		if (memcmp(&v->ldt_cache[j], &d, sizeof(d)) != 0) {
-			if (ldt_write(j, &d) < 0)
-				fatal_bug("modify_ldt(entry %u): %s", j, strerror(errno));
-			v->ldt_cache[j] = d;
-			v->vm->counters[CTR_ldt_writes]++;
-		}
+		if (memcmp(&v->ldt_cache[j], &d, sizeof(d)) != 0)
+			ldt_store(v, j, &d);
 		set_gdt_current(v, j, false);
 		v->ldt_owner[j] = c;
 	}
@@ -283,30 +288,19 @@ static void gdt_entry_changed(struct vcpu *v, unsigned idx)
 	d.entry_number = idx;
 	if (!memcmp(&v->ldt_cache[idx], &d, sizeof(d)))
 		return;
-	for (int s = 0; s < SEG_COUNT; s++)
-		if ((v->host_sel[s] >> 3) == idx && (v->host_sel[s] & 4))
-			v->seg_dirty |= 1u << s;    /* may have to move out */
-	if (ldt_write(idx, &d) < 0)
-		fatal_bug("modify_ldt(entry %u): %s", idx, strerror(errno));
-	v->ldt_cache[idx] = d;
+	dirty_users(v, idx);
+	ldt_store(v, idx, &d);
 	v->ldt_owner[idx] = c;
 	set_gdt_current(v, idx, true);
-	v->vm->counters[CTR_ldt_writes]++;
 	/* Its CPL-3 cut copy, if one was made: the same change. */
 	unsigned u = USER_SLOT_BASE + idx;
 	if (memcmp(&v->ldt_cache[u], &never, sizeof(never))) {
 		struct user_desc du = { .read_exec_only = 1, .seg_not_present = 1 };
 		if (c.sel & ~3u)
 			desc_to_host(&c, u, user_cap(v), &du);
-		du.entry_number = u;
-		for (int s = 0; s < SEG_COUNT; s++)
-			if ((v->host_sel[s] >> 3) == u && (v->host_sel[s] & 4))
-				v->seg_dirty |= 1u << s;
-		if (ldt_write(u, &du) < 0)
-			fatal_bug("modify_ldt(entry %u): %s", u, strerror(errno));
-		v->ldt_cache[u] = du;
+		dirty_users(v, u);
+		ldt_store(v, u, &du);
 		v->ldt_owner[u] = c;
-		v->vm->counters[CTR_ldt_writes]++;
 	}
 }
 

@@ -143,6 +143,15 @@ expect_no_out() {
 	fi
 }
 
+expect_no_err() {
+	expectations=$((expectations + 1))
+	if grep -Eqi -- "$1" "$err"; then
+		unmet "expected no stderr line matching /$1/ (any case), got: $(grep -Ei -m1 -- "$1" "$err")"
+	else
+		met "no stderr line matches /$1/"
+	fi
+}
+
 expect_no_fail() {
 	local fails n
 	expectations=$((expectations + 1))
