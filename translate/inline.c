@@ -293,6 +293,179 @@ void tc_lookup_jump(struct out *o, uint32_t t)
 	jump_jt(o);
 }
 
+/* --- segment registers ------------------------------------------------
+ *
+ * In translated code DS, ES, FS and SS hold the host selectors of the
+ * guest's shadows (vmm/segshadow.c).  MOV Sreg and POP Sreg of DS, ES or
+ * FS look the guest selector up in TC_SELTAB, where the monitor has put
+ * the host selector of every selector it has itself loaded at CPL 0 and
+ * whose shadow is still current; the load is then native, and the
+ * monitor maps the host selector back to the guest's cache at the next
+ * exit (system_native_loads).  PUSH Sreg pushes the host selector and
+ * rewrites the slot with the guest's from TC_SELREV.  A miss in either
+ * table is the callout the instruction used to be.  SS and GS loads stay
+ * callouts (MOV SS's interrupt shadow; GS is the monitor's here).  VERW
+ * (Linux's CLEAR_CPU_BUFFERS on every return to user mode) answers from
+ * TC_VERWTAB, which the monitor fills for the same selectors. */
+
+/* The end of a sequence that keeps guest ECX in S1: the hit path gets
+ * it back and jumps over the miss path, which gets it back and calls
+ * out (at exact state: the hit path's effects were all skipped). */
+static void ecx_back_or_callout(struct out *o, const struct scan_insn *si)
+{
+	ld_gs(o, ECX, TCV_S1);
+	tc_put8(o, 0xEB);                         /* jmp done */
+	tc_put8(o, 7 + 7);
+	ld_gs(o, ECX, TCV_S1);                    /* miss: */
+	tc_map(o, si->eip);
+	tc_far_to_site(o, TC_SITE_EMULATE, si->cls, si->eip, 0);
+	tc_map_nb(o);                             /* done: */
+}
+
+/* At the guest instruction's EIP: S1 := ECX, then ECX := its r/m16
+ * operand (ModRM at b[at], prefixes b[0..pfx) kept), zero-extended —
+ * the one instruction that may fault, on exact state. */
+static void rm16_to_ecx(struct out *o, const struct scan_insn *si,
+                        const uint8_t *b, unsigned pfx, unsigned at)
+{
+	tc_map(o, si->eip);
+	st_gs(o, ECX, TCV_S1);
+	tc_put(o, b, pfx);                        /* movzwl r/m16, %ecx */
+	tc_put8(o, 0x0F);
+	tc_put8(o, 0xB7);
+	tc_put8(o, (uint8_t)((b[at] & 0xC7) | ECX << 3));
+	tc_put(o, b + at + 1, si->len - at - 1);
+	tc_map_nb(o);
+}
+
+/* mov %ecx, %sreg */
+static void load_sreg_ecx(struct out *o, unsigned sreg)
+{
+	tc_put8(o, 0x8E);
+	tc_put8(o, (uint8_t)(0xC0 | sreg << 3 | ECX));
+}
+
+/* With the guest selector in ECX (guest ECX in S1): load it (the table
+ * holds host selector + 1), or on a miss restore ECX and call out; `pop`
+ * adds 4 to ESP after a hit. */
+static void seg_load_tail(struct out *o, const struct scan_insn *si,
+                          unsigned sreg, bool pop)
+{
+	uint8_t x[5] = { 0x65, 0x0F, 0xB7, 0x0C, 0x4D };
+	tc_put(o, x, 5);          /* movzwl %gs:SELTAB(,%ecx,2), %ecx */
+	tc_put32(o, TC_SELTAB - TC_VPAGE);
+	tc_put8(o, 0xE3);                         /* jecxz miss */
+	tc_put8(o, (uint8_t)(3 + 2 + (pop ? 4 : 0) + 7 + 2));
+	b3(o, 0x8D, 0x49, 0xFF);                  /* lea -1(%ecx), %ecx */
+	load_sreg_ecx(o, sreg);
+	if (pop) {
+		uint8_t lea[4] = { 0x8D, 0x64, 0x24, 0x04 };  /* lea 4(%esp), %esp */
+		tc_put(o, lea, 4);
+	}
+	ecx_back_or_callout(o, si);
+}
+
+/* 8E /r (reg: ES 0, DS 3, FS 4): MOV Sreg, r/m16. */
+static void mov_sreg(struct out *o, const struct scan_insn *si,
+                     const uint8_t *b, unsigned pfx)
+{
+	rm16_to_ecx(o, si, b, pfx, pfx + 1);
+	seg_load_tail(o, si, (b[pfx + 1] >> 3) & 7, false);
+}
+
+/* 07 / 1F / 0F A1: POP ES / DS / FS (32-bit operand size). */
+static void pop_sreg(struct out *o, const struct scan_insn *si, unsigned sreg)
+{
+	tc_map(o, si->eip);
+	st_gs(o, ECX, TCV_S1);
+	uint8_t ld[4] = { 0x0F, 0xB7, 0x0C, 0x24 };   /* movzwl (%esp), %ecx */
+	tc_put(o, ld, 4);                         /* (may fault) */
+	tc_map_nb(o);
+	seg_load_tail(o, si, sreg, true);
+}
+
+/* 06 / 16 / 1E / 0F A0: PUSH ES / SS / DS / FS (32-bit operand size):
+ * the host's PUSH (which may fault), then the slot's low half becomes
+ * the guest's selector; on a miss the push is undone first. */
+static void push_sreg(struct out *o, const struct scan_insn *si,
+                      const uint8_t *b)
+{
+	tc_map(o, si->eip);
+	tc_put(o, b, si->len);
+	tc_map_nb(o);
+	st_gs(o, ECX, TCV_S1);
+	uint8_t ld[4] = { 0x0F, 0xB7, 0x0C, 0x24 };   /* movzwl (%esp), %ecx */
+	tc_put(o, ld, 4);
+	uint8_t rev[4] = { 0x65, 0x8B, 0x0C, 0x8D };  /* mov %gs:REV(,%ecx,4), %ecx */
+	tc_put(o, rev, 4);
+	tc_put32(o, TC_SELREV - TC_VPAGE);
+	tc_put8(o, 0xE3);                         /* jecxz miss */
+	tc_put8(o, 4 + 7 + 2);
+	uint8_t st[4] = { 0x66, 0x89, 0x0C, 0x24 };   /* mov %cx, (%esp) */
+	tc_put(o, st, 4);
+	ld_gs(o, ECX, TCV_S1);
+	tc_put8(o, 0xEB);                         /* jmp done */
+	tc_put8(o, 7 + 4 + 7);
+	ld_gs(o, ECX, TCV_S1);                    /* miss: */
+	uint8_t lea[4] = { 0x8D, 0x64, 0x24, 0x04 };  /* lea 4(%esp), %esp */
+	tc_put(o, lea, 4);
+	tc_map(o, si->eip);
+	tc_far_to_site(o, TC_SITE_EMULATE, si->cls, si->eip, 0);
+	tc_map_nb(o);                             /* done: */
+}
+
+/* 0F 00 /5: VERW r/m16 at CPL 0: ZF from TC_VERWTAB, set through LAHF,
+ * TC_ZFTAB and SAHF (which leaves OF alone, as VERW does). */
+static void verw(struct out *o, const struct scan_insn *si, const uint8_t *b,
+                 unsigned pfx)
+{
+	rm16_to_ecx(o, si, b, pfx, pfx + 2);
+	uint8_t t[4] = { 0x65, 0x0F, 0xB6, 0x89 };    /* movzbl %gs:VERW(%ecx), %ecx */
+	tc_put(o, t, 4);
+	tc_put32(o, TC_VERWTAB - TC_VPAGE);
+	tc_put8(o, 0xE3);                         /* jecxz miss */
+	tc_put8(o, 7 + 1 + 3 + 9 + 2 + 1 + 7 + 7 + 2);
+	st_gs(o, EAX, TCV_S0);
+	tc_put8(o, 0x9F);                         /* lahf */
+	b3(o, 0x0F, 0xB6, 0xC4);                  /* movzbl %ah, %eax */
+	uint8_t z[5] = { 0x65, 0x0F, 0xB6, 0x84, 0xC1 };  /* movzbl %gs:ZF(%ecx,%eax,8), %eax */
+	tc_put(o, z, 5);
+	tc_put32(o, TC_ZFTAB - TC_VPAGE);
+	tc_put8(o, 0x88);                         /* mov %al, %ah */
+	tc_put8(o, 0xC4);
+	tc_put8(o, 0x9E);                         /* sahf */
+	ld_gs(o, EAX, TCV_S0);
+	ecx_back_or_callout(o, si);
+}
+
+/* The segment register instructions above, or false. */
+static bool segment(struct out *o, const struct scan_insn *si,
+                    const uint8_t *b, unsigned pfx, bool plain)
+{
+	unsigned op = b[pfx];
+
+	if (plain && si->len == 1 && (op == 0x06 || op == 0x16 || op == 0x1E)) {
+		push_sreg(o, si, b);
+	} else if (plain && si->len == 2 && op == 0x0F && b[1] == 0xA0) {
+		push_sreg(o, si, b);
+	} else if (plain && si->len == 1 && (op == 0x07 || op == 0x1F)) {
+		pop_sreg(o, si, op == 0x07 ? 0 : 3);
+	} else if (plain && si->len == 2 && op == 0x0F && b[1] == 0xA1) {
+		pop_sreg(o, si, 4);
+	} else if (op == 0x0F && pfx + 2 < si->len && b[pfx + 1] == 0x00 &&
+	           ((b[pfx + 2] >> 3) & 7) == 5) {
+		verw(o, si, b, pfx);
+	} else if (op == 0x8E && pfx + 1 < si->len) {
+		unsigned sreg = (b[pfx + 1] >> 3) & 7;
+		if (sreg != 0 && sreg != 3 && sreg != 4)
+			return false;
+		mov_sreg(o, si, b, pfx);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* The instruction after an STI becomes a callout, or lies in the next
  * block (the monitor must then run the STI itself, for its interrupt
  * shadow: STI; HLT). */
@@ -338,6 +511,8 @@ bool tc_inline(struct out *o, const struct scan_insn *si, const uint8_t *b,
 		pushf(o, si);
 	} else if (plain && op == 0x9D) {
 		popf(o, si);
+	} else if (segment(o, si, b, pfx, plain)) {
+		;
 	} else if (plain && (op == 0xC3 || op == 0xC2)) {
 		uint32_t imm = op == 0xC2 ? (uint32_t)(b[1] | b[2] << 8) : 0;
 		indirect(o, si, b, pfx, IND_RET, 4 + imm);

@@ -179,6 +179,7 @@ struct tc *tc_new(const struct tc_ops *ops, void *area, void (*entry)(void),
 		return NULL;
 	}
 	reset_tables(tc);
+	tc_seg_clear(tc);
 	return tc;
 }
 
@@ -317,6 +318,62 @@ void tc_lookup_clear(struct tc *tc)
 			t[tc->dirty[i]].eip = TC_LOOKUP_FREE(tc->dirty[i]);
 	}
 	tc->ndirty = 0;
+}
+
+_Static_assert(TC_LOOKUP + 8u * TC_LOOKUP_N <= TC_SELTAB &&
+               TC_SELTAB + 2u * 0x10000 <= TC_SELREV &&
+               TC_SELREV + 4u * 0x10000 <= TC_VERWTAB &&
+               TC_VERWTAB + 0x10000 <= TC_ZFTAB &&
+               TC_ZFTAB + 8u * 256 <= TC_KEYPAGE,
+               "the monitor region's tables overlap");
+
+/* TC_SELTAB holds host selector + 1 (0: not known): the null selector 0
+ * loads as host selector 0, always; nulls with an RPL are callouts (the
+ * host keeps no RPL in a null register: segshadow.c).  TC_VERWTAB: 0 not
+ * known, 1 VERW clears ZF, 2 sets it (nulls: 1). */
+void tc_seg_load(struct tc *tc, uint16_t sel, int host, bool writable)
+{
+	uint16_t v = host < 0 ? 0 : (uint16_t)(host + 1);
+
+	(void)tc;
+	if ((sel & ~3u) == 0)
+		return;
+	memcpy(tc_ptr(TC_SELTAB + 2u * sel), &v, 2);
+	*tc_ptr(TC_VERWTAB + sel) = host < 0 ? 0 : writable ? 2 : 1;
+}
+
+void tc_seg_clear(struct tc *tc)
+{
+	uint16_t *t = (uint16_t *)tc_ptr(TC_SELTAB);
+	uint8_t *w = tc_ptr(TC_VERWTAB), *z = tc_ptr(TC_ZFTAB);
+
+	(void)tc;
+	memset(t, 0, 2u * 0x10000);
+	memset(w, 0, 0x10000);
+	t[0] = 1;
+	memset(w, 1, 4);
+	for (unsigned ah = 0; ah < 256; ah++) {   /* 8 * AH + VERWTAB's */
+		z[8 * ah + 1] = (uint8_t)(ah & ~0x40u);
+		z[8 * ah + 2] = (uint8_t)(ah | 0x40u);
+	}
+}
+
+void tc_seg_push_null(struct tc *tc, bool zero)
+{
+	uint32_t v = zero ? 0x10000u : 0;
+
+	(void)tc;
+	memcpy(tc_ptr(TC_SELREV), &v, 4);
+}
+
+void tc_seg_push(struct tc *tc, uint16_t host, uint16_t sel, bool known)
+{
+	uint32_t v = known ? 0x10000u | sel : 0;
+
+	(void)tc;
+	if ((host & ~3u) == 0)
+		return;                 /* (the nulls: tc_seg_push_null) */
+	memcpy(tc_ptr(TC_SELREV + 4u * host), &v, 4);
 }
 
 static bool room(const struct tc *tc)

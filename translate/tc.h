@@ -9,6 +9,10 @@
  *
  *   TC_VPAGE   the per-vCPU page the callout path uses (offsets TCV_*)
  *   TC_LOOKUP  the inline lookup table
+ *   TC_SELTAB  guest selector -> host selector, for inline segment loads
+ *   TC_SELREV  host selector -> guest selector, for inline PUSH Sreg
+ *   TC_VERWTAB guest selector -> VERW's ZF at CPL 0, for inline VERW
+ *   TC_ZFTAB   LAHF's image with ZF cleared or set, for inline VERW
  *   TC_TRAMP   the 64-bit trampoline every stub jumps to (below)
  *   TC_STUBS   16-byte 64-bit stubs, one per callout site: a site in
  *              translated (32-bit) code is `ljmp $0x33, $stub`; the stub
@@ -69,6 +73,10 @@
 #define TC_VPAGE      TC_BASE
 #define TC_LOOKUP     (TC_BASE + 0x1000)     /* 64 Ki x {guest EIP, TC} */
 #define TC_LOOKUP_N   0x10000
+#define TC_SELTAB     (TC_BASE + 0x81000)    /* u16 x 64 Ki: tc_seg_load */
+#define TC_SELREV     (TC_BASE + 0xA1000)    /* u32 x 64 Ki: tc_seg_push */
+#define TC_VERWTAB    (TC_BASE + 0xE1000)    /* u8 x 64 Ki: tc_seg_load */
+#define TC_ZFTAB      (TC_BASE + 0xF1000)    /* u8 x 2 Ki: AH with ZF set */
 #define TC_VPAGE_SIZE 0x100000               /* what TC code sees via %gs */
 #define TC_KEYPAGE    (TC_BASE + 0xFE000)    /* the key page without FSGSBASE */
 #define TC_TRAMP      (TC_BASE + 0xFF000)
@@ -218,6 +226,24 @@ int tc_map_back(const struct tc *tc, uint32_t tc_addr, uint32_t *eip);
  * by every invalidation and flush). */
 void tc_lookup_insert(struct tc *tc, uint32_t eip, uint32_t tc_addr);
 void tc_lookup_clear(struct tc *tc);
+
+/* The segment tables inline MOV Sreg, POP Sreg and PUSH Sreg use
+ * (translate/inline.c), kept by the monitor (vmm/segshadow.c) and read
+ * only by translated code; flushes leave them alone (they describe the
+ * host LDT, not translations).  tc_seg_load: at CPL 0, loading guest
+ * selector `sel` into DS, ES or FS (every check passed, the accessed bit
+ * set) is loading host selector `host`, and VERW at CPL 0 answers
+ * `writable`; -1: neither is known (callouts).
+ * tc_seg_push: a data segment register holding host selector `host` holds
+ * guest selector `sel` for the guest; known false: not known.
+ * tc_seg_push_null: host selector 0 (a null) is guest selector 0 in every
+ * data segment register that holds it (zero), or not known: set at every
+ * entry, and inline loads of null keep it.  tc_seg_clear: no tc_seg_load
+ * entry is known any more but null 0's (tc_new starts so). */
+void tc_seg_load(struct tc *tc, uint16_t sel, int host, bool writable);
+void tc_seg_push(struct tc *tc, uint16_t host, uint16_t sel, bool known);
+void tc_seg_push_null(struct tc *tc, bool zero);
+void tc_seg_clear(struct tc *tc);
 
 /* Guest frame `frame` was written: drop the translations made from it. */
 void tc_invalidate_frame(struct tc *tc, uint32_t frame);

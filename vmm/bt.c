@@ -339,6 +339,12 @@ void bt_load_area(struct vcpu *v)
 	a->sel[SEG_GS] = BT_TC_GS_SEL;
 	a->gsbase = tc_gs_base(v->bt.tc);
 	a->eip = v->bt.entry;
+	/* PUSH of a null register gives 0 inline only while no register
+	 * holds a null with an RPL (translate/tc.h) */
+	bool zero = true;
+	for (int s = 0; s < SEG_COUNT; s++)
+		zero &= v->host_sel[s] != 0 || v->sys.seg[s].sel == 0;
+	tc_seg_push_null(v->bt.tc, zero);
 	a->eflags &= ~EFLAGS_TF;
 	if (v->bt.stepping)
 		a->eflags |= EFLAGS_TF;
@@ -385,6 +391,9 @@ void bt_after_exit(struct vcpu *v)
 		v->cpu.eflags = (v->cpu.eflags & ~EFLAGS_LIVE) |
 		                (a->xflags & EFLAGS_LIVE);
 		memcpy(v->host_sel, a->sel, sizeof(v->host_sel));
+		v->host_sel[SEG_DS] = a->exit_sel[0];   /* inline loads */
+		v->host_sel[SEG_ES] = a->exit_sel[1];
+		v->host_sel[SEG_FS] = a->exit_sel[2];
 		guest_view(v);
 		v->bt.stepping = false;
 		v->bt.site = a->site;

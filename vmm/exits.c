@@ -423,11 +423,20 @@ static void (*const handlers[EXIT_MAX])(struct vcpu *) = {
 	[EXIT_KICK] = exit_kick,
 };
 
+/* EIP: where the guest was entered (for a callout, the site's own guest
+ * EIP and kind follow: emulate or branch). */
 static void trace_exit(const struct vcpu *v)
 {
-	fprintf(stderr, "popek: exit %-40s EIP=%08x vector=%d error=0x%x\n",
+	const struct tc_site *s = v->exit.reason == EXIT_CALLOUT ?
+	                          tc_site(v->bt.tc, v->bt.site) : NULL;
+
+	fprintf(stderr, "popek: exit %-40s EIP=%08x vector=%d error=0x%x",
 	        exit_reason_name[v->exit.reason], v->cpu.eip, v->exit.vector,
 	        v->exit.error);
+	if (s)
+		fprintf(stderr, " %s=%08x", s->kind == TC_SITE_EMULATE ?
+		        "emulate" : "branch", s->guest_eip);
+	fputc('\n', stderr);
 }
 
 /* A monitor bug on purpose: a non-canonical address faults (#GP) even

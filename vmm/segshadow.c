@@ -71,6 +71,23 @@ static void ldt_store(struct vcpu *v, unsigned entry, const struct user_desc *d)
 	v->vm->counters[CTR_ldt_writes]++;
 }
 
+/* Host LDT entry `entry` now shadows guest cache c (usable: c's
+ * descriptor is there, else an empty entry).  Translated code's tables
+ * (translate/tc.h) follow: PUSH Sreg of the entry's host selector pushes
+ * c's selector, and no inline load reaches the entry until
+ * system_sync_segments vouches for one again. */
+static void set_owner(struct vcpu *v, unsigned entry, const struct seg_cache *c,
+                      bool usable)
+{
+	v->ldt_owner[entry] = *c;
+	if (!v->bt.tc || entry >= 8192)
+		return;
+	for (unsigned rpl = 0; rpl < 4; rpl++)
+		tc_seg_load(v->bt.tc, (uint16_t)(entry << 3 | rpl), -1, false);
+	tc_seg_push(v->bt.tc, (uint16_t)(entry << 3 | 7), c->sel,
+	            usable && (c->sel & ~3u));
+}
+
 /* The segment registers held in host LDT entry `entry` must be
  * shadowed again (its descriptor changed; they may have to move out). */
 static void dirty_users(struct vcpu *v, unsigned entry)
@@ -157,7 +174,10 @@ void system_sync_segments(struct vcpu *v)
 
 		if ((c->sel & ~3u) == 0 ||
 		    !desc_to_host(c, idx, limit_cap(v), &d)) {
-			v->host_sel[s] = 0;   /* null: any use faults, as it should */
+			/* null: any use faults, as it should.  (Host selector 0
+			 * whatever the guest's RPL: AMD's IRETQ to CPL 3, after
+			 * any host interrupt, turns a null 1-3 into 0.) */
+			v->host_sel[s] = 0;
 			continue;
 		}
 		idx = host_entry(v, s, idx, &d);
@@ -175,8 +195,17 @@ void system_sync_segments(struct vcpu *v)
 			ldt_store(v, idx, &d);
 			set_gdt_current(v, idx, false);
 		}
-		v->ldt_owner[idx] = *c;
+		set_owner(v, idx, c, true);
 		v->host_sel[s] = (uint16_t)((idx << 3) | 7);
+		/* A CPL-0 load of this selector into DS, ES or FS passes the
+		 * same checks as this one into DS, ES, FS or GS (SS's are
+		 * stricter) and loads this entry; VERW (DPL >= RPL, as the
+		 * load checked) asks whether it is writable data. */
+		if (v->bt.tc && v->sys.cpl == 0 && s != SEG_CS &&
+		    !(c->sel & 4) && idx == (unsigned)(c->sel >> 3))
+			tc_seg_load(v->bt.tc, c->sel, v->host_sel[s],
+			            SEG_ATTR_S(c->attr) &&
+			            (SEG_ATTR_TYPE(c->attr) & 0xA) == 0x2);
 	}
 	v->cpu.cpl = (uint8_t)v->sys.cpl;
 	v->cpu.ss16 = !SEG_ATTR_DB(v->sys.seg[SEG_SS].attr);
@@ -250,12 +279,13 @@ int segshadow_ldt(struct vcpu *v)
 		if (guest_read(v, l->base + 8 * j, &raw, 8) < 0)
 			return -1;
 		desc_decode(raw, (uint16_t)(j << 3 | 4 | (raw >> 45 & 3)), &c);
-		if (j == 0 || !desc_to_host(&c, j, limit_cap(v), &d))
+		bool ok = j != 0 && desc_to_host(&c, j, limit_cap(v), &d);
+		if (!ok)
 			c = (struct seg_cache){ .sel = (uint16_t)(j << 3 | 4) };
 		if (memcmp(&v->ldt_cache[j], &d, sizeof(d)) != 0)
 			ldt_store(v, j, &d);
 		set_gdt_current(v, j, false);
-		v->ldt_owner[j] = c;
+		set_owner(v, j, &c, ok);
 	}
 	v->ldt_shadowed = n;
 	v->seg_dirty = (1u << SEG_COUNT) - 1;   /* GDT users may have to move */
@@ -283,24 +313,28 @@ static void gdt_entry_changed(struct vcpu *v, unsigned idx)
 		return;
 	}
 	desc_decode(raw, (uint16_t)(idx << 3 | (raw >> 45 & 3)), &c);
-	if (!desc_to_host(&c, idx, limit_cap(v), &d))
+	bool ok = desc_to_host(&c, idx, limit_cap(v), &d);
+	if (!ok)
 		c = (struct seg_cache){ .sel = (uint16_t)(idx << 3) };
 	d.entry_number = idx;
-	if (!memcmp(&v->ldt_cache[idx], &d, sizeof(d)))
+	if (!memcmp(&v->ldt_cache[idx], &d, sizeof(d))) {
+		/* (what the host entry holds is still right; an inline load
+		 * would skip the accessed bit the guest may have cleared) */
+		set_owner(v, idx, &v->ldt_owner[idx], true);
 		return;
+	}
 	dirty_users(v, idx);
 	ldt_store(v, idx, &d);
-	v->ldt_owner[idx] = c;
+	set_owner(v, idx, &c, ok);
 	set_gdt_current(v, idx, true);
 	/* Its CPL-3 cut copy, if one was made: the same change. */
 	unsigned u = USER_SLOT_BASE + idx;
 	if (memcmp(&v->ldt_cache[u], &never, sizeof(never))) {
 		struct user_desc du = { .read_exec_only = 1, .seg_not_present = 1 };
-		if (c.sel & ~3u)
-			desc_to_host(&c, u, user_cap(v), &du);
+		bool uok = (c.sel & ~3u) && desc_to_host(&c, u, user_cap(v), &du);
 		dirty_users(v, u);
 		ldt_store(v, u, &du);
-		v->ldt_owner[u] = c;
+		set_owner(v, u, &c, uok);
 	}
 }
 
@@ -377,6 +411,13 @@ void segshadow_trace_tables(struct vcpu *v)
 	}
 	for (unsigned j = 0; j < n; j++)
 		shadow_trace(v->vm->shadow, v->dt_tracer, now[j].frame, true);
+	/* Another GDT (LGDT, or other frames behind its addresses): no
+	 * selector loads what translated code's table says any more. */
+	if (v->bt.tc && (n != v->dt_n || memcmp(v->dt, now, n * sizeof(now[0])) ||
+	                 v->dt_gdtr.base != v->sys.gdtr.base ||
+	                 v->dt_gdtr.limit != v->sys.gdtr.limit))
+		tc_seg_clear(v->bt.tc);
+	v->dt_gdtr = v->sys.gdtr;
 	memcpy(v->dt, now, n * sizeof(now[0]));
 	v->dt_n = n;
 }

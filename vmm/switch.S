@@ -206,6 +206,9 @@ popek_sig_entry:
 	.type popek_callout, @function
 popek_callout:
 	mov	TCK_AREA(%rax), %rax	/* the trampoline left the key page */
+	mov	%ds, SA_EXIT_SEL+0(%rax)	/* inline loads may have changed */
+	mov	%es, SA_EXIT_SEL+2(%rax)	/* DS, ES and FS (translate/inline.c) */
+	mov	%fs, SA_EXIT_SEL+4(%rax)
 	mov	%ecx, SA_GPR+4(%rax)
 	mov	%edx, SA_GPR+8(%rax)
 	mov	%ebx, SA_GPR+12(%rax)

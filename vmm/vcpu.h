@@ -87,6 +87,7 @@ struct vcpu {
 	int dt_tracer;
 	unsigned dt_n;
 	struct dt_page dt[20];
+	struct dtr dt_gdtr;           /* the GDTR those pages were traced for */
 	/* Host LDT entries that hold the guest's current GDT entry (a
 	 * traced write put it there): registers still caching the old
 	 * descriptor must not share them. */

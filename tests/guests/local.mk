@@ -17,7 +17,7 @@ GUEST_NAMES += paging paging-misc dt-trace traced-stack
 GUEST_NAMES += pit-rate
 GUEST_NAMES += rtc reset
 GUEST_NAMES += pci virtio-blk
-GUEST_NAMES += smc inline
+GUEST_NAMES += smc inline segs
 GUESTS = $(GUEST_NAMES:%=tests/guests/%.elf)
 
 noinst_DATA += $(GUESTS)
@@ -76,7 +76,8 @@ GUEST_TESTS += tests/guests/paging.sh tests/guests/paging-misc.sh \
 GUEST_TESTS += tests/guests/serial.sh tests/guests/pit-rate.sh
 GUEST_TESTS += tests/guests/rtc.sh tests/guests/reset.sh
 GUEST_TESTS += tests/guests/pci.sh tests/guests/virtio-blk.sh
-GUEST_TESTS += tests/guests/smc.sh tests/guests/inline.sh tests/guests/adaptive.sh
+GUEST_TESTS += tests/guests/smc.sh tests/guests/inline.sh tests/guests/adaptive.sh \
+	tests/guests/segs.sh
 # The PCI and virtio guests share a header-only driver.
 tests/guests/pci.o32 tests/guests/virtio-blk.o32: \
 	$(srcdir)/tests/guests/virtio-drv.h
@@ -102,6 +103,7 @@ TRAP_TESTS = \
 	tests/guests/trap/pci.sh \
 	tests/guests/trap/pit-rate.sh \
 	tests/guests/trap/reset.sh \
+	tests/guests/trap/segs.sh \
 	tests/guests/trap/rtc.sh \
 	tests/guests/trap/serial.sh \
 	tests/guests/trap/smc.sh \
