@@ -4,7 +4,9 @@
  * the vpage), the near indirect branches RET, RET imm16, JMP r/m and
  * CALL r/m and direct JMP/CALL to another page (through the inline
  * lookup table, TC_LOOKUP), and RDTSC
- * (copied: the guest reads the host TSC, as it does in trap mode).
+ * (copied: the guest reads the host TSC, as it does in trap mode), MOV
+ * from CR0/CR2/CR3/CR4 (from copies in the vpage), and the segment
+ * register instructions below.
  *
  * Translated code reaches the vpage through %gs, which the monitor loads
  * with a segment based at TC_VPAGE while translated code runs (the guest's
@@ -309,11 +311,14 @@ void tc_lookup_jump(struct out *o, uint32_t t)
  * TC_VERWTAB, which the monitor fills for the same selectors. */
 
 /* The end of a sequence that keeps guest ECX in S1: the hit path gets
- * it back and jumps over the miss path, which gets it back and calls
- * out (at exact state: the hit path's effects were all skipped). */
-static void ecx_back_or_callout(struct out *o, const struct scan_insn *si)
+ * it back (unless ECX is its result) and jumps over the miss path, which
+ * gets it back and calls out (at exact state: the hit path's effects
+ * were all skipped). */
+static void ecx_back_or_callout(struct out *o, const struct scan_insn *si,
+                                bool hit_restores)
 {
-	ld_gs(o, ECX, TCV_S1);
+	if (hit_restores)
+		ld_gs(o, ECX, TCV_S1);
 	tc_put8(o, 0xEB);                         /* jmp done */
 	tc_put8(o, 7 + 7);
 	ld_gs(o, ECX, TCV_S1);                    /* miss: */
@@ -362,7 +367,7 @@ static void seg_load_tail(struct out *o, const struct scan_insn *si,
 		uint8_t lea[4] = { 0x8D, 0x64, 0x24, 0x04 };  /* lea 4(%esp), %esp */
 		tc_put(o, lea, 4);
 	}
-	ecx_back_or_callout(o, si);
+	ecx_back_or_callout(o, si, true);
 }
 
 /* 8E /r (reg: ES 0, DS 3, FS 4): MOV Sreg, r/m16. */
@@ -435,7 +440,28 @@ static void verw(struct out *o, const struct scan_insn *si, const uint8_t *b,
 	tc_put8(o, 0xC4);
 	tc_put8(o, 0x9E);                         /* sahf */
 	ld_gs(o, EAX, TCV_S0);
-	ecx_back_or_callout(o, si);
+	ecx_back_or_callout(o, si, true);
+}
+
+/* 8C /r, register form: MOV r32, Sreg — the host's selector, then the
+ * guest's from TC_SELREV (zero-extended, as P6 and later write a 32-bit
+ * destination).  CS and GS are translated code's own here: never in the
+ * table, so always callouts. */
+static void mov_from_sreg(struct out *o, const struct scan_insn *si,
+                          unsigned sreg, unsigned dst)
+{
+	tc_map(o, si->eip);
+	st_gs(o, ECX, TCV_S1);
+	tc_map_nb(o);
+	tc_put8(o, 0x8C);                         /* mov %sreg, %ecx */
+	tc_put8(o, (uint8_t)(0xC0 | sreg << 3 | ECX));
+	uint8_t rev[4] = { 0x65, 0x8B, 0x0C, 0x8D };  /* mov %gs:REV(,%ecx,4), %ecx */
+	tc_put(o, rev, 4);
+	tc_put32(o, TC_SELREV - TC_VPAGE);
+	tc_put8(o, 0xE3);                         /* jecxz miss */
+	tc_put8(o, (uint8_t)(3 + (dst != ECX ? 7 : 0) + 2));
+	b3(o, 0x0F, 0xB7, (uint8_t)(0xC0 | dst << 3 | ECX));  /* movzwl %cx, dst */
+	ecx_back_or_callout(o, si, dst != ECX);
 }
 
 /* The segment register instructions above, or false. */
@@ -455,6 +481,9 @@ static bool segment(struct out *o, const struct scan_insn *si,
 	} else if (op == 0x0F && pfx + 2 < si->len && b[pfx + 1] == 0x00 &&
 	           ((b[pfx + 2] >> 3) & 7) == 5) {
 		verw(o, si, b, pfx);
+	} else if (plain && op == 0x8C && si->len == 2 && (b[1] >> 6) == 3 &&
+	           ((b[1] >> 3) & 7) < 6) {
+		mov_from_sreg(o, si, (b[1] >> 3) & 7, b[1] & 7);
 	} else if (op == 0x8E && pfx + 1 < si->len) {
 		unsigned sreg = (b[pfx + 1] >> 3) & 7;
 		if (sreg != 0 && sreg != 3 && sreg != 4)
@@ -513,6 +542,13 @@ bool tc_inline(struct out *o, const struct scan_insn *si, const uint8_t *b,
 		popf(o, si);
 	} else if (segment(o, si, b, pfx, plain)) {
 		;
+	} else if (plain && op == 0x0F && si->len == 3 && b[1] == 0x20 &&
+	           ((b[2] >> 3) & 7) != 1 && ((b[2] >> 3) & 7) <= 4) {
+		/* MOV r32, CR0/2/3/4: the values bt_load_area put in the
+		 * vpage (CR writes are callouts; CR2 changes only when the
+		 * monitor delivers a #PF) */
+		tc_map(o, si->eip);
+		ld_gs(o, b[2] & 7, TCV_CR0 + 4u * ((b[2] >> 3) & 7));
 	} else if (plain && (op == 0xC3 || op == 0xC2)) {
 		uint32_t imm = op == 0xC2 ? (uint32_t)(b[1] | b[2] << 8) : 0;
 		indirect(o, si, b, pfx, IND_RET, 4 + imm);

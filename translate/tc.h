@@ -104,6 +104,8 @@
 #define TCV_TF        64    /* u32: 0x100 while the monitor single-steps */
 #define TCV_PDELTA    68    /* u32: VFL - IF: PUSHF's image minus the
                              * host's, less the virtual IF */
+#define TCV_CR0       72    /* u32 x 5: CR0-CR4 as MOV from CRn reads
+                             * them (CR1: unused) */
 
 /* key page offsets (vmm/switch.S) */
 #define TCK_AREA      0     /* the vCPU's struct switch_area */

@@ -354,6 +354,10 @@ void bt_load_area(struct vcpu *v)
 	/* (no TF term: stepping ends at an exact position, so a PUSHF never
 	 * runs with popek's TF set) */
 	*vpage32(TCV_PDELTA) = (v->cpu.eflags & 0x00247000u) - EFLAGS_IF;
+	*vpage32(TCV_CR0) = v->sys.cr0;
+	*vpage32(TCV_CR0 + 8) = v->sys.cr2;
+	*vpage32(TCV_CR0 + 12) = v->sys.cr3;
+	*vpage32(TCV_CR0 + 16) = v->sys.cr4;
 }
 
 void bt_mappings_changed(struct vcpu *v, enum tc_map_change what, uint32_t lin)

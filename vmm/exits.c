@@ -304,6 +304,11 @@ static void exit_page_fault(struct vcpu *v)
 		return;
 	case SHADOW_GUEST_PF:
 		v->sys.cr2 = lin;
+		v->pf_replay = true;
+		v->pf_replay_lin = lin;
+		v->pf_replay_err = v->exit.error;
+		v->pf_replay_eip = v->cpu.eip;
+		v->pf_replay_cpl = v->sys.cpl;
 		system_deliver(v, VEC_PF, INT_EXCEPTION, true, res.error);
 		return;
 	case SHADOW_EMULATE:     /* outside RAM */

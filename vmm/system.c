@@ -238,13 +238,33 @@ static int sys_far_ret(void *ctx, unsigned pop_bytes, unsigned opsize)
 	              &f, "far RET");
 }
 
+/* IRET back to the instruction whose host fault became a guest #PF:
+ * the handler has presumably mapped the page, so map it on the host now
+ * (what the retry's own host fault would do, A/D bits included: the
+ * retry makes the access).  A page still not present stays unmapped. */
+static void replay_fault(struct vcpu *v)
+{
+	struct shadow_result res = { .phys = 0 };
+
+	v->pf_replay = false;
+	if (v->cpu.eip != v->pf_replay_eip || v->sys.cpl != v->pf_replay_cpl)
+		return;
+	struct shadow_regs r = system_paging_regs(v, v->sys.cpl);
+	if (shadow_fault(v->vm->shadow, &r, v->pf_replay_lin, v->pf_replay_err,
+	                 &res) == SHADOW_MAPPED)
+		v->vm->counters[CTR_pf_replayed]++;
+}
+
 static int sys_iret(void *ctx, unsigned opsize)
 {
 	struct vcpu *v = ctx;
 	struct cpu_mem m = sys_mem(v);
 	struct cpu_fault f = { .vector = -1 };
+	int r = result(v, cpu_iret(&v->cpu, &v->sys, &m, opsize, &f), &f, "IRET");
 
-	return result(v, cpu_iret(&v->cpu, &v->sys, &m, opsize, &f), &f, "IRET");
+	if (r == 0 && v->pf_replay)
+		replay_fault(v);
+	return r;
 }
 
 static int sys_lgdt(void *ctx, uint32_t base, uint16_t limit)

@@ -96,6 +96,12 @@ struct vcpu {
 	uint32_t pf_error;             /* of the last #PF a memory access met */
 	uint32_t pf_last_lin, pf_last_eip;  /* shadow misses: progress check */
 	unsigned pf_repeats;
+	/* A guest #PF from a host fault was delivered: when the handler's
+	 * IRET goes back to the instruction, map what it will retry
+	 * (system.c) instead of taking a second host fault for it. */
+	bool pf_replay;
+	uint32_t pf_replay_lin, pf_replay_err, pf_replay_eip;
+	int pf_replay_cpl;
 	/* Interrupts (intr.c): irq_lock guards irq_pending and halted. */
 	pthread_mutex_t irq_lock;
 	pthread_cond_t irq_cond;

@@ -9,9 +9,11 @@
  * next load of its selector gets (the inline table forgets it), while a
  * register loaded before keeps the old descriptor, as a CPU does.
  *
- * In trap mode the same code runs in place: PUSH Sreg and VERW then see
- * the host's selectors and descriptors (the Popek–Goldberg residue,
- * docs/popek-goldberg.md), so those checks are bt's only.
+ * MOV r32, Sreg and MOV r32, CRn (also inline) give the guest's values.
+ *
+ * In trap mode the same code runs in place: PUSH Sreg, MOV r32, Sreg and
+ * VERW then see the host's selectors and descriptors (the Popek–Goldberg
+ * residue, docs/popek-goldberg.md), so those checks are bt's only.
  */
 #include "lib.h"
 
@@ -205,6 +207,34 @@ int guest_main(void)
 	                 "movw $0, %%ax\n\tmov %%ax, %%fs" ::: "eax");
 	check(!bt || (verw_is(0x20, true) && verw_is(0x08, false)),
 	      "segs-verw-follows-gdt-rewrite");
+	/* MOV r32, Sreg gives the guest's selectors; MOV r32, CRn reads back
+	 * what MOV CRn, r32 wrote (bt: from the vpage's copies, which every
+	 * entry rewrites) */
+	uint32_t ss, ds, es, bad_cr = 0;
+	__asm__ volatile("movw $0x2B, %%ax\n\tmov %%ax, %%es\n\t"
+	                 "mov %%ss, %0\n\tmov %%ds, %1\n\tmov %%es, %2\n\t"
+	                 "push %%ds\n\tpop %%es"
+	                 : "=r"(ss), "=r"(ds), "=r"(es) : : "eax");
+	check(!bt || (ss == 0x10 && ds == 0x10 && es == 0x2B),
+	      "segs-mov-from-sreg-gives-guest-selectors");
+	for (uint32_t i = 0; i < 1000; i++) {
+		uint32_t cr0, cr2, cr3, cr4, want2 = 0x1000u * i + 0x123;
+		uint32_t want3 = (0x1000u * i) & 0x00FFF000u;
+		__asm__ volatile("mov %%cr0, %%eax\n\txorl $8, %%eax\n\t"
+		                 "mov %%eax, %%cr0\n\t"         /* TS toggled */
+		                 "mov %4, %%cr2\n\tmov %5, %%cr3\n\t"
+		                 "mov %%cr4, %%eax\n\txorl $0x10, %%eax\n\t"
+		                 "mov %%eax, %%cr4\n\t"         /* PSE toggled */
+		                 "mov %%cr0, %0\n\tmov %%cr2, %1\n\t"
+		                 "mov %%cr3, %2\n\tmov %%cr4, %3"
+		                 : "=&r"(cr0), "=&r"(cr2), "=&r"(cr3), "=&r"(cr4)
+		                 : "r"(want2), "r"(want3) : "eax", "memory");
+		bad_cr += !(cr0 & 1) || ((cr0 >> 3) & 1) != ((i & 1) ? 0u : 1u) ||
+		          cr2 != want2 || cr3 != want3 ||
+		          ((cr4 >> 4) & 1) != ((i & 1) ? 0u : 1u);
+	}
+	__asm__ volatile("clts");
+	check(bad_cr == 0, "segs-mov-from-cr-reads-what-was-written");
 	__asm__ volatile("cli");
 	outl(0, PORT_TIMER_PERIOD);
 	printf("segs: %u ticks\n", ticks);

@@ -10,7 +10,8 @@ expect_status 0
 for c in segs-mov-es-loads-its-base segs-pop-fs-loads-its-base \
 	segs-mov-ds-from-memory segs-push-gives-guest-selectors \
 	segs-verw-zf-and-other-flags segs-gdt-rewrite-reaches-the-next-load \
-	segs-verw-follows-gdt-rewrite segs-timer-interrupts-delivered; do
+	segs-verw-follows-gdt-rewrite segs-mov-from-sreg-gives-guest-selectors \
+	segs-mov-from-cr-reads-what-was-written segs-timer-interrupts-delivered; do
 	expect_out "^PASS: $c\$"
 done
 expect_no_fail
