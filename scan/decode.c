@@ -253,6 +253,8 @@ static enum insn_op op_of(const ZydisDecodedInstruction *zi)
 	case ZYDIS_MNEMONIC_RDMSR: return INSN_RDMSR;  /* 0F 32 */
 	case ZYDIS_MNEMONIC_WRMSR: return INSN_WRMSR;  /* 0F 30 */
 	case ZYDIS_MNEMONIC_RDPMC: return INSN_RDPMC;  /* 0F 33 */
+	case ZYDIS_MNEMONIC_SYSENTER: return INSN_SYSENTER; /* 0F 34 */
+	case ZYDIS_MNEMONIC_SYSEXIT: return INSN_SYSEXIT;   /* 0F 35 */
 	case ZYDIS_MNEMONIC_LDS:   return INSN_LDS;    /* C5 /r */
 	case ZYDIS_MNEMONIC_LES:   return INSN_LES;    /* C4 /r */
 	case ZYDIS_MNEMONIC_LSS:   return INSN_LSS;    /* 0F B2 /r */

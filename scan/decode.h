@@ -44,6 +44,8 @@ enum insn_op {
 	INSN_RDMSR,       /* 0F 32 */
 	INSN_WRMSR,       /* 0F 30 */
 	INSN_RDPMC,       /* 0F 33 */
+	INSN_SYSENTER,    /* 0F 34 */
+	INSN_SYSEXIT,     /* 0F 35 (32-bit form; REX.W needs 64-bit mode) */
 	/* Segment loads and far control transfers. */
 	INSN_MOV_TO_SREG, /* 8E /r: MOV Sreg, r/m16 */
 	INSN_POP_SREG,    /* 07, 17, 1F, 0F A1, 0F A9: POP ES/SS/DS/FS/GS */

@@ -3,10 +3,10 @@
  *
  * A single-processor Pentium M (family 6, model 13, stepping 8), vendor
  * GenuineIntel, with exactly the features popek virtualises in leaf 1 EDX:
- * FPU DE PSE TSC MSR CX8 PGE CMOV MMX FXSR SSE SSE2.  Hidden on purpose:
+ * FPU DE PSE TSC MSR CX8 PGE CMOV MMX FXSR SSE SSE2, and SEP where the
+ * host lets popek catch SYSENTER (below).  Hidden on purpose:
  * VME, PAE and NX (no PAE paging in shadowpt yet), MCE/MCA, APIC (no local
- * APIC is emulated), SEP (SYSENTER is not virtualised; on AMD hosts it is
- * #UD in compatibility mode), MTRR and PAT (the MSRs exist, minimal, but
+ * APIC is emulated), MTRR and PAT (the MSRs exist, minimal, but
  * the features are not advertised), PSE36, CLFSH, and every leaf-1 ECX
  * feature (SSE3 onwards, PCID) except the hypervisor bit.  Leaf-1 EBX
  * still gives the CLFLUSH line size (8 qwords); guests read it only when
@@ -19,14 +19,24 @@
  * no second signature.  Leaf 0x40000000 names popek; 0x80000001 has no
  * SYSCALL, NX or LM.
  *
+ * SEP (SYSENTER/SYSEXIT) is shown only when the host's own CPUID vendor
+ * is AuthenticAMD or HygonGenuine: there SYSENTER in compatibility mode
+ * is #UD (AMD APM vol. 3, SYSENTER: invalid in long mode), a host SIGILL
+ * popek turns into the guest's SYSENTER, and SYSEXIT traps as well.  On
+ * Intel a compatibility-mode SYSENTER enters the host kernel, which
+ * loses the guest's return address (the seccomp filter stops the call):
+ * SEP stays hidden there, and under --sysenter=off on any host; the
+ * virtual CPU then has no SYSENTER/SYSEXIT (#UD), as a CPU without SEP.
+ *
  * Under --mode=trap guest code executing CPUID directly sees the host's:
  * this host has no CPUID faulting (arch_prctl(ARCH_SET_CPUID) fails), so
- * CPUID cannot be made to trap — a documented residue.  The table reaches
- * guests once binary translation replaces CPUID with a callout; today
+ * CPUID cannot be made to trap — a documented residue.  Under --mode=bt
+ * guest kernel code's CPUID is a callout and sees this table, as
  * `popek cpuid` shows it.
  */
 #include "vmm/cpuid.h"
 
+#include <cpuid.h>
 #include <string.h>
 
 #define FAMILY 6
@@ -38,6 +48,30 @@ static const uint32_t leaf1_edx =
 	CPUID_1_EDX_MSR | CPUID_1_EDX_CX8 | CPUID_1_EDX_PGE | CPUID_1_EDX_CMOV |
 	CPUID_1_EDX_MMX | CPUID_1_EDX_FXSR | CPUID_1_EDX_SSE | CPUID_1_EDX_SSE2;
 
+bool cpuid_host_sysenter_faults(void)
+{
+	unsigned a, b, c, d;
+	char vendor[13] = { 0 };
+
+	__cpuid(0, a, b, c, d);
+	(void)a;
+	memcpy(vendor, &b, 4);
+	memcpy(vendor + 4, &d, 4);
+	memcpy(vendor + 8, &c, 4);
+	return !strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine");
+}
+
+int cpuid_sysenter_option(const char *val, bool *sep)
+{
+	if (!strcmp(val, "auto"))
+		*sep = cpuid_host_sysenter_faults();
+	else if (!strcmp(val, "off"))
+		*sep = false;
+	else
+		return -1;
+	return 0;
+}
+
 /* 12 or 16 bytes of a string into registers, little-endian. */
 static void put_str(const char *s, size_t off, uint32_t *regs, int nregs)
 {
@@ -47,7 +81,7 @@ static void put_str(const char *s, size_t off, uint32_t *regs, int nregs)
 	memcpy(regs, buf + off, (size_t)nregs * 4);
 }
 
-static void basic(uint32_t leaf, uint32_t out[4])
+static void basic(uint32_t leaf, bool sep, uint32_t out[4])
 {
 	switch (leaf) {
 	case 0:
@@ -62,7 +96,7 @@ static void basic(uint32_t leaf, uint32_t out[4])
 		/* brand index 0, CLFLUSH size 8 qwords, 1 logical CPU, APIC ID 0 */
 		out[CPUID_EBX] = (8u << 8) | (1u << 16);
 		out[CPUID_ECX] = CPUID_1_ECX_HYPERVISOR;
-		out[CPUID_EDX] = leaf1_edx;
+		out[CPUID_EDX] = leaf1_edx | (sep ? CPUID_1_EDX_SEP : 0);
 		return;
 	default:   /* leaf 2: one call, no descriptors */
 		out[CPUID_EAX] = 0x01;
@@ -82,7 +116,7 @@ static void extended(uint32_t leaf, uint32_t out[4])
 	/* 0x80000001: no SYSCALL, NX, LM, LAHF — all zero */
 }
 
-void cpuid_query(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+void cpuid_query(uint32_t leaf, uint32_t subleaf, bool sep, uint32_t out[4])
 {
 	(void)subleaf;
 	memset(out, 0, 4 * sizeof(out[0]));
@@ -94,7 +128,7 @@ void cpuid_query(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	} else if (leaf >= 0x80000000u && leaf <= CPUID_MAX_EXT) {
 		extended(leaf, out);
 	} else {
-		basic(leaf <= CPUID_MAX_BASIC ? leaf : CPUID_MAX_BASIC, out);
+		basic(leaf <= CPUID_MAX_BASIC ? leaf : CPUID_MAX_BASIC, sep, out);
 	}
 }
 
@@ -116,12 +150,12 @@ static void print_flags(FILE *f, uint32_t edx, uint32_t ecx)
 	fprintf(f, "\n");
 }
 
-static void print_leaf(FILE *f, uint32_t leaf)
+static void print_leaf(FILE *f, uint32_t leaf, bool sep)
 {
 	uint32_t r[4];
 	char s[49] = { 0 };
 
-	cpuid_query(leaf, 0, r);
+	cpuid_query(leaf, 0, sep, r);
 	fprintf(f, "  0x%08x: eax=%08x ebx=%08x ecx=%08x edx=%08x\n", leaf,
 	        r[CPUID_EAX], r[CPUID_EBX], r[CPUID_ECX], r[CPUID_EDX]);
 	if (leaf == 0) {
@@ -140,13 +174,13 @@ static void print_leaf(FILE *f, uint32_t leaf)
 	} else if (leaf == 0x80000004u) {
 		uint32_t b[12];
 		for (uint32_t l = 0; l < 3; l++)
-			cpuid_query(0x80000002u + l, 0, &b[4 * l]);
+			cpuid_query(0x80000002u + l, 0, sep, &b[4 * l]);
 		memcpy(s, b, 48);
 		fprintf(f, "    brand: %s\n", s);
 	}
 }
 
-void cpuid_print(FILE *f)
+void cpuid_print(FILE *f, bool sep)
 {
 	static const uint32_t leaves[] = { 0, 1, 2, 0x40000000u, 0x80000000u,
 	                                   0x80000001u, 0x80000002u,
@@ -154,12 +188,18 @@ void cpuid_print(FILE *f)
 
 	fprintf(f, "popek virtual CPU: the CPUID table popek defines\n");
 	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
-		print_leaf(f, leaves[i]);
+		print_leaf(f, leaves[i], sep);
 	fprintf(f, "hidden on purpose: vme pae nx (no PAE paging), mce mca, apic "
-	        "(no local APIC), sep syscall (not virtualised), mtrr pat "
+	        "(no local APIC), %ssyscall (not virtualised), mtrr pat "
 	        "(minimal MSRs only), pse36 clfsh, lm, every leaf-1 ECX "
 	        "feature (sse3.., pcid) but hypervisor, and leaf 7 (umip, "
-	        "smep, smap: the highest basic leaf is 2)\n");
+	        "smep, smap: the highest basic leaf is 2)\n", sep ? "" : "sep ");
+	fprintf(f, "sep: %s\n", sep ? "shown: this host makes SYSENTER in "
+	        "compatibility mode #UD (AMD, Hygon), so popek catches and "
+	        "emulates SYSENTER and SYSEXIT" : cpuid_host_sysenter_faults() ?
+	        "hidden by --sysenter=off (SYSENTER/SYSEXIT are #UD)" :
+	        "hidden: on this host SYSENTER in compatibility mode enters "
+	        "the host kernel, which loses the guest's return address");
 	fprintf(f, "note: under --mode=trap guest code that executes CPUID "
 	        "directly sees the host's CPUID (no CPUID faulting on this "
 	        "host)\n");
@@ -167,11 +207,15 @@ void cpuid_print(FILE *f)
 
 int cpuid_command(int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "popek cpuid: takes no arguments\n");
+	bool sep = cpuid_host_sysenter_faults();
+	const char *opt = "--sysenter=";
+
+	if (argc > 2 || (argc == 2 && (strncmp(argv[1], opt, strlen(opt)) ||
+	                               cpuid_sysenter_option(argv[1] + strlen(opt),
+	                                                     &sep) < 0))) {
+		fprintf(stderr, "popek cpuid: takes only --sysenter=auto|off\n");
 		return 2;
 	}
-	cpuid_print(stdout);
+	cpuid_print(stdout, sep);
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }

@@ -3,13 +3,16 @@
  * Pentium M ("Dothan", family 6 model 13 stepping 8) with the features
  * popek cannot honour taken out, plus a hypervisor leaf naming popek.
  *
- * cpuid_query() is a pure function of (leaf, subleaf): no state, no host
- * CPUID, safe from any thread.  The table and every choice behind it are
+ * cpuid_query() is a pure function of (leaf, subleaf, sep): no state, no
+ * host CPUID, safe from any thread.  Whether SEP is shown is the one
+ * choice that depends on the host (cpuid_host_sysenter_faults) and the
+ * command line (--sysenter), made once by the caller.  The table and every choice behind it are
  * described at the top of cpuid.c; `popek cpuid` prints it decoded.
  */
 #ifndef POPEK_VMM_CPUID_H
 #define POPEK_VMM_CPUID_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -55,16 +58,28 @@ enum { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
 #define CPUID_EXT1_EDX_NX  (1u << 20)
 #define CPUID_EXT1_EDX_LM  (1u << 29)
 
-/* out[] = EAX, EBX, ECX, EDX of CPUID with EAX = leaf, ECX = subleaf.
- * No leaf of this CPU depends on the subleaf. */
-void cpuid_query(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* out[] = EAX, EBX, ECX, EDX of CPUID with EAX = leaf, ECX = subleaf;
+ * `sep`: leaf 1 shows SEP (SYSENTER/SYSEXIT).  No leaf of this CPU
+ * depends on the subleaf. */
+void cpuid_query(uint32_t leaf, uint32_t subleaf, bool sep, uint32_t out[4]);
+
+/* Whether the host CPU's vendor is AuthenticAMD or HygonGenuine, whose
+ * SYSENTER in compatibility mode is #UD (a host SIGILL popek catches),
+ * not an entry to the host kernel as on Intel. */
+bool cpuid_host_sysenter_faults(void);
+
+/* The value of --sysenter: "auto" (SEP where the host faults SYSENTER)
+ * or "off" into *sep, 0; anything else -1. */
+int cpuid_sysenter_option(const char *val, bool *sep);
 
 /* The table as `popek cpuid` shows it: raw registers and a decoding of
  * every leaf, then what is hidden on purpose and why. */
-void cpuid_print(FILE *f);
+void cpuid_print(FILE *f, bool sep);
 
-/* `popek cpuid` (argv[0] is "cpuid"): print the table on stdout, 0; any
- * argument is one line on stderr and 2; a failed write to stdout, 1. */
+/* `popek cpuid` (argv[0] is "cpuid"): print the table on stdout, 0;
+ * --sysenter=auto|off picks SEP as `popek run` does (default auto); any
+ * other argument is one line on stderr and 2; a failed write to stdout,
+ * 1. */
 int cpuid_command(int argc, char **argv);
 
 #endif

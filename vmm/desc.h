@@ -1,9 +1,10 @@
 /*
  * desc.h — x86 protected-mode system logic over the virtual CPU state
  * (SDM vol. 3A ch. 3, 5, 6, 7; vol. 2 pseudo-code of MOV/POP Sreg, LDS,
- * JMP/CALL/RET far, INT n, IRET, LLDT, LTR): descriptor decoding, segment
- * loads, interrupt and exception delivery through the guest IDT, IRET,
- * far transfers, LLDT/LTR, and the host LDT entry that shadows a cache.
+ * JMP/CALL/RET far, INT n, IRET, SYSENTER, SYSEXIT, LLDT, LTR): descriptor
+ * decoding, segment loads, interrupt and exception delivery through the
+ * guest IDT, IRET, far transfers, SYSENTER/SYSEXIT, LLDT/LTR, and the host
+ * LDT entry that shadows a cache.
  *
  * Pure functions: they read and write guest memory only through `struct
  * cpu_mem` and change nothing but the emu_cpu / cpu_sys they are given,
@@ -104,6 +105,18 @@ enum cpu_result cpu_far_call(struct emu_cpu *c, struct cpu_sys *s,
 enum cpu_result cpu_far_ret(struct emu_cpu *c, struct cpu_sys *s,
                             const struct cpu_mem *m, unsigned pop_bytes,
                             unsigned opsize, struct cpu_fault *f);
+
+/* SYSENTER (SDM vol. 2B): to CPL 0 at eip with esp, CS from `cs_msr`
+ * (IA32_SYSENTER_CS) and SS after it, fixed flat caches; VM, IF and RF
+ * cleared.  #GP(0) when cs_msr[15:2] is 0.  Any CPL. */
+enum cpu_result cpu_sysenter(struct emu_cpu *c, struct cpu_sys *s,
+                             uint32_t cs_msr, uint32_t esp, uint32_t eip,
+                             struct cpu_fault *f);
+/* SYSEXIT (32-bit form): to CPL 3 at EDX with ESP = ECX, CS and SS 16
+ * and 24 past `cs_msr` with RPL 3, fixed flat caches.  #GP(0) at CPL > 0
+ * or when cs_msr[15:2] is 0. */
+enum cpu_result cpu_sysexit(struct emu_cpu *c, struct cpu_sys *s,
+                            uint32_t cs_msr, struct cpu_fault *f);
 
 /* LLDT and LTR (CPL 0 only).  LTR takes an available 32-bit TSS and
  * marks it busy in the GDT; a 16-bit TSS is CPU_UNSUPPORTED. */

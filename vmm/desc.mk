@@ -1,6 +1,6 @@
 # vmm/desc.mk — protected-mode system logic over the virtual CPU
 # (descriptors, segment loads, interrupt delivery, IRET, far transfers,
-# LLDT/LTR, host LDT shadows) and its unit tests.
+# SYSENTER/SYSEXIT, LLDT/LTR, host LDT shadows) and its unit tests.
 
 libpopek_la_SOURCES += \
 	vmm/desc.h \
@@ -10,7 +10,8 @@ libpopek_la_SOURCES += \
 	vmm/desc_host.c \
 	vmm/gate.c \
 	vmm/iret.c \
-	vmm/far.c
+	vmm/far.c \
+	vmm/sysenter.c
 
 UNIT_TESTS += tests/unit/test_desc
 tests_unit_test_desc_SOURCES = tests/unit/test_desc.c tests/unit/desc_fixture.h

@@ -18,8 +18,8 @@
  * share.
  *
  * Retiring: on EMU_OK and EMU_HLT EIP moves past the instruction, except
- * after a control transfer (JMP/CALL/RET far and near, IRET), which has
- * set EIP itself.  On anything else EIP is unchanged.
+ * after a control transfer (JMP/CALL/RET far and near, IRET, SYSENTER,
+ * SYSEXIT), which has set EIP itself.  On anything else EIP is unchanged.
  *
  * On EMU_BAD insn->len is the number of bytes fetched (0 if the fetch
  * itself failed) and insn->bytes holds them, for the caller's report.
@@ -84,6 +84,8 @@ static const struct rule rules[INSN_OP_COUNT] = {
 	[INSN_CALL_FAR]    = { emu_call_far, NEED_SYS, true },
 	[INSN_RET_FAR]     = { emu_ret_far, NEED_SYS, true },
 	[INSN_IRET]        = { emu_iret, NEED_SYS, true },
+	[INSN_SYSENTER]    = { emu_sysenter, NEED_SYS, true },
+	[INSN_SYSEXIT]     = { emu_sysexit, NEED_SYS, true },   /* CPL: sys */
 	[INSN_MOV]         = { emu_mov, NEED_DATA, false },
 	[INSN_MOVZX]       = { emu_movx, NEED_DATA, false },
 	[INSN_MOVSX]       = { emu_movx, NEED_DATA, false },

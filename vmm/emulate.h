@@ -9,8 +9,9 @@
  * the virtual IF, HLT; with ops->sys set also the system instructions
  * (LGDT/LIDT/LLDT/LTR/LMSW/INVLPG, MOV CR/DR, CLTS/INVD/WBINVD, RDMSR/
  * WRMSR/RDPMC) and the segment loads and far transfers (MOV/POP Sreg,
- * LDS/LES/LSS/LFS/LGS, far JMP/CALL/RET, IRET), the sensitive-but-
- * unprivileged instructions that binary translation turns into callouts
+ * LDS/LES/LSS/LFS/LGS, far JMP/CALL/RET, IRET, SYSENTER/SYSEXIT), the
+ * sensitive-but-unprivileged instructions that binary translation turns
+ * into callouts
  * (PUSHF/POPF, SGDT/SIDT/SLDT/STR/SMSW, LAR/LSL/VERR/VERW, MOV r/m, Sreg,
  * PUSH Sreg), CPUID and RDTSC against the guest's virtual CPU, and the
  * near indirect branches and returns (RET, RET imm16, JMP r/m, CALL r/m);
@@ -84,6 +85,11 @@ struct emu_sys {
 	                unsigned opsize);
 	int (*far_ret)(void *ctx, unsigned pop_bytes, unsigned opsize);
 	int (*iret)(void *ctx, unsigned opsize);
+	/* SYSENTER and SYSEXIT: the callee makes every check (whether the
+	 * CPU has them, SYSENTER_CS, CPL for SYSEXIT) and sets CS, SS, EIP,
+	 * ESP and CPL. */
+	int (*sysenter)(void *ctx);
+	int (*sysexit)(void *ctx);
 	int (*lgdt)(void *ctx, uint32_t base, uint16_t limit);
 	int (*lidt)(void *ctx, uint32_t base, uint16_t limit);
 	int (*lldt)(void *ctx, uint16_t sel);

@@ -112,6 +112,8 @@ enum emu_status emu_jmp_far(struct emu *e);
 enum emu_status emu_call_far(struct emu *e);
 enum emu_status emu_ret_far(struct emu *e);
 enum emu_status emu_iret(struct emu *e);
+enum emu_status emu_sysenter(struct emu *e);
+enum emu_status emu_sysexit(struct emu *e);
 
 /* emulate_data.c */
 enum emu_status emu_mov(struct emu *e);

@@ -155,3 +155,16 @@ enum emu_status emu_iret(struct emu *e)
 {
 	return emu_sys_status(e->ops->sys->iret(e->ctx, e->in->opsize));
 }
+
+/* 0F 34: SYSENTER; 0F 35: SYSEXIT.  Which segments, stack and entry
+ * point they load, and every check (SEP, SYSENTER_CS, CPL), are the sys
+ * callbacks' business: the MSRs live there. */
+enum emu_status emu_sysenter(struct emu *e)
+{
+	return emu_sys_status(e->ops->sys->sysenter(e->ctx));
+}
+
+enum emu_status emu_sysexit(struct emu *e)
+{
+	return emu_sys_status(e->ops->sys->sysexit(e->ctx));
+}

@@ -242,9 +242,28 @@ static unsigned trap_insn_len(const struct vcpu *v, int vec)
 	return 1;
 }
 
+/* A host #UD on SYSENTER or SYSEXIT (AMD and Hygon hosts fault both in
+ * compatibility mode, cpuid.c): the guest's own instruction, for the
+ * emulator (which gives #UD back where the virtual CPU has no SEP). */
+static bool exit_sysenter(struct vcpu *v)
+{
+	uint8_t b[15];
+	struct insn in;
+	unsigned n = vcpu_code_bytes(v, b, sizeof(b));
+
+	if (scan_decode(b, n, v->cpu.code32, &in) < 0 ||
+	    (in.op != INSN_SYSENTER && in.op != INSN_SYSEXIT))
+		return false;
+	emulate(v, false);
+	return true;
+}
+
 static void exit_exception(struct vcpu *v)
 {
 	int vec = v->exit.vector;
+
+	if (vec == VEC_UD && exit_sysenter(v))
+		return;
 
 	if (vec == VEC_DB && v->shadow_step) {
 		/* popek's own single step past an interrupt shadow. */

@@ -19,7 +19,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: popek run [options] KERNEL\n"
-"       popek cpuid           print the virtual CPU's CPUID table\n"
+"       popek cpuid [--sysenter=auto|off]\n"
+"                             print the virtual CPU's CPUID table\n"
 "       popek probe [--mode=trap|bt|all]\n"
 "                             run the Popek-Goldberg probe suite under\n"
 "                             popek and print its table\n"
@@ -67,6 +68,11 @@ static void usage(FILE *f)
 "  --disk PATH[,ro]  a raw disk image as a virtio block device on PCI\n"
 "                    (size a multiple of 512; locked while popek runs;\n"
 "                    ,ro: read-only, guest writes fail)\n"
+"  --sysenter=auto|off\n"
+"                    auto (default): CPUID shows SEP and SYSENTER/SYSEXIT\n"
+"                    are emulated where the host CPU makes SYSENTER #UD\n"
+"                    in compatibility mode (AMD, Hygon); off: SEP hidden,\n"
+"                    both are #UD for the guest\n"
 "\n"
 "exit status: the value the guest wrote to the debug-exit port 0xf4;\n"
 "0 on guest power-off; 2 on popek's own errors (bad options, bad image,\n"
@@ -111,7 +117,7 @@ static int parse_disk(char *arg, struct vm_config *cfg)
 
 enum { OPT_APPEND = 256, OPT_INITRD, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
        OPT_TRACE_MSR, OPT_NO_PKU, OPT_NO_USER_ISOLATION, OPT_USER_ISOLATION,
-       OPT_SHADOW, OPT_SERIAL, OPT_DISK,
+       OPT_SHADOW, OPT_SERIAL, OPT_DISK, OPT_SYSENTER,
        OPT_HELP };
 
 static const struct option run_opts[] = {
@@ -128,13 +134,15 @@ static const struct option run_opts[] = {
 	{ "shadow", required_argument, NULL, OPT_SHADOW },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "sysenter", required_argument, NULL, OPT_SYSENTER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0, 0, 0, 0 },
 };
 
 static int cmd_run(int argc, char **argv)
 {
-	struct vm_config cfg = { .ram_mib = RAM_MIB_DEFAULT, .mode = MODE_BT };
+	struct vm_config cfg = { .ram_mib = RAM_MIB_DEFAULT, .mode = MODE_BT,
+	                         .sep = cpuid_host_sysenter_faults() };
 	char err[256];
 	int c;
 
@@ -194,6 +202,10 @@ static int cmd_run(int argc, char **argv)
 				return bad("--disk %s: only one disk", optarg);
 			if (parse_disk(optarg, &cfg) < 0)
 				return bad("--disk '%s': give PATH or PATH,ro", optarg);
+			break;
+		case OPT_SYSENTER:
+			if (cpuid_sysenter_option(optarg, &cfg.sep) < 0)
+				return bad("--sysenter=%s: give auto or off", optarg);
 			break;
 		case OPT_HELP: usage(stdout); return 0;
 		case ':': return bad("option %s needs a value", argv[optind - 1]);

@@ -9,8 +9,9 @@
  * an MTRRdefType write with an undefined type (2, 3, 7 and up: UC- exists
  * only in the PAT) is a #GP, as the SDM (vol. 3A 11.11.2) says.
  * PLATFORM_ID and BIOS_SIGN_ID read 0 (Linux reads them for microcode).
- * SYSENTER_CS/ESP/EIP are stored although CPUID hides SEP, as P6 parts
- * with SEP accept them.
+ * SYSENTER_CS/ESP/EIP are what SYSENTER and SYSEXIT use (sysenter.c)
+ * where CPUID shows SEP; they are stored where it hides SEP too, as P6
+ * parts with SEP accept them.
  */
 #include "vmm/msr.h"
 

@@ -267,6 +267,45 @@ static int sys_iret(void *ctx, unsigned opsize)
 	return r;
 }
 
+/* SYSENTER/SYSEXIT where the virtual CPU has no SEP (--sysenter,
+ * cpuid.c): #UD, as on a CPU without them. */
+static bool no_sep(struct vcpu *v)
+{
+	if (v->vm->cfg.sep)
+		return false;
+	raise_fault(v, VEC_UD, 0);
+	return true;
+}
+
+static int sys_sysenter(void *ctx)
+{
+	struct vcpu *v = ctx;
+	struct cpu_fault f = { .vector = -1 };
+
+	if (no_sep(v))
+		return -1;
+	if (result(v, cpu_sysenter(&v->cpu, &v->sys,
+	                           (uint32_t)v->msr.sysenter_cs,
+	                           (uint32_t)v->msr.sysenter_esp,
+	                           (uint32_t)v->msr.sysenter_eip, &f),
+	           &f, "SYSENTER") < 0)
+		return -1;
+	v->vm->counters[CTR_sysenter]++;
+	return 0;
+}
+
+static int sys_sysexit(void *ctx)
+{
+	struct vcpu *v = ctx;
+	struct cpu_fault f = { .vector = -1 };
+
+	if (no_sep(v))
+		return -1;
+	return result(v, cpu_sysexit(&v->cpu, &v->sys,
+	                             (uint32_t)v->msr.sysenter_cs, &f),
+	              &f, "SYSEXIT");
+}
+
 static int sys_lgdt(void *ctx, uint32_t base, uint16_t limit)
 {
 	struct vcpu *v = ctx;
@@ -517,6 +556,7 @@ static int sys_wbinvd(void *ctx)
 const struct emu_sys guest_sys = {
 	.load_seg = sys_load_seg, .far_jmp = sys_far_jmp,
 	.far_call = sys_far_call, .far_ret = sys_far_ret, .iret = sys_iret,
+	.sysenter = sys_sysenter, .sysexit = sys_sysexit,
 	.lgdt = sys_lgdt, .lidt = sys_lidt, .lldt = sys_lldt, .ltr = sys_ltr,
 	.read_cr = sys_read_cr, .write_cr = sys_write_cr,
 	.read_dr = sys_read_dr, .write_dr = sys_write_dr,

@@ -14,6 +14,7 @@
 #include "vmm/system.h"
 #include "vmm/cpuid.h"
 #include "vmm/msr.h"
+#include "vmm/vm.h"
 
 #include <x86intrin.h>
 
@@ -79,8 +80,9 @@ int system_check_limit(void *ctx, enum seg seg, uint32_t off, unsigned len)
 
 int system_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
-	(void)ctx;
-	cpuid_query(leaf, subleaf, out);
+	const struct vcpu *v = ctx;
+
+	cpuid_query(leaf, subleaf, v->vm->cfg.sep, out);
 	return 0;
 }
 

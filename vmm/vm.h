@@ -34,6 +34,8 @@ struct vm_config {
 	bool shadow_traced;     /* --shadow=traced: page tables write-traced */
 	const char *disk;       /* --disk: the virtio-blk image, or NULL */
 	bool disk_ro;           /* --disk PATH,ro */
+	bool sep;               /* --sysenter: CPUID shows SEP, SYSENTER and
+	                         * SYSEXIT are emulated (else #UD) */
 };
 
 enum counter {

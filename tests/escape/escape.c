@@ -801,9 +801,9 @@ static void probe_sysx(bool sysenter)
 	printf("escape: trying %s nr %u\n", sysenter ? "sysenter" : "syscall",
 	       esc64_arg);
 	bool ran = run(sysenter ? body_sysenter : body_syscall);
-	/* Reached only when the guest gets a fault: SYSENTER from
-	 * compatibility mode is #UD on this host (AMD).  The other cases end
-	 * the VM (status 3). */
+	/* Reached only when the guest gets a fault: SYSENTER where popek
+	 * virtualises it (AMD hosts; SYSENTER_CS is 0 here: #GP) or hides
+	 * SEP under bt (#UD).  The other cases end the VM (status 3). */
 	why_trap(sysenter ? "sysenter-contained-fault" : "syscall-contained-fault",
 	         !ran && trap_count == 1);
 }

@@ -13,7 +13,7 @@
 
 static void q(uint32_t leaf, uint32_t r[4])
 {
-	cpuid_query(leaf, 0, r);
+	cpuid_query(leaf, 0, false, r);
 }
 
 Test(cpuid, vendor_and_max_leaf)
@@ -53,6 +53,35 @@ Test(cpuid, exactly_the_virtualised_features)
 	cr_assert_eq(r[CPUID_ECX], CPUID_1_ECX_HYPERVISOR);
 	cr_assert_eq(r[CPUID_EDX] & (CPUID_1_EDX_PAE | CPUID_1_EDX_APIC |
 	             CPUID_1_EDX_SEP | CPUID_1_EDX_PSE36 | CPUID_1_EDX_VME), 0);
+}
+
+/* SEP is the one host-dependent bit (the caller's choice): it adds SEP
+ * to leaf 1 EDX and changes nothing else in any leaf. */
+Test(cpuid, sep_adds_only_sep)
+{
+	static const uint32_t leaves[] = { 0, 1, 2, 0x40000000u, 0x80000000u,
+	                                   0x80000001u, 0x80000004u };
+
+	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		uint32_t off[4], on[4];
+
+		cpuid_query(leaves[i], 0, false, off);
+		cpuid_query(leaves[i], 0, true, on);
+		if (leaves[i] == 1)
+			off[CPUID_EDX] |= CPUID_1_EDX_SEP;
+		cr_assert_arr_eq(on, off, sizeof(on), "leaf %08x", leaves[i]);
+	}
+}
+
+Test(cpuid, sysenter_option)
+{
+	bool sep = true;
+
+	cr_assert_eq(cpuid_sysenter_option("off", &sep), 0);
+	cr_assert(!sep);
+	cr_assert_eq(cpuid_sysenter_option("auto", &sep), 0);
+	cr_assert_eq(sep, cpuid_host_sysenter_faults());
+	cr_assert_eq(cpuid_sysenter_option("on", &sep), -1);
 }
 
 Test(cpuid, extended_leaf_hides_nx_lm_syscall)
@@ -224,8 +253,8 @@ Test(cpuid, subleaf_is_ignored)
 	uint32_t a[4], b[4];
 
 	for (uint32_t leaf = 0; leaf <= CPUID_MAX_BASIC; leaf++) {
-		cpuid_query(leaf, 0, a);
-		cpuid_query(leaf, 0xFFFFFFFFu, b);
+		cpuid_query(leaf, 0, true, a);
+		cpuid_query(leaf, 0xFFFFFFFFu, true, b);
 		cr_assert_arr_eq(a, b, sizeof(a), "leaf %u", leaf);
 	}
 }
@@ -256,7 +285,7 @@ Test(cpuid, print_decodes_the_table)
 	FILE *f = open_memstream(&buf, &len);
 
 	cr_assert_not_null(f);
-	cpuid_print(f);
+	cpuid_print(f, false);
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_not_null(strstr(buf, "vendor: GenuineIntel, highest basic leaf 2"));
 	cr_assert_not_null(strstr(buf, "family 6, model 13, stepping 8\n"));
@@ -265,6 +294,16 @@ Test(cpuid, print_decodes_the_table)
 	cr_assert_not_null(strstr(buf, "hypervisor signature: \"popek VMM\""));
 	cr_assert_not_null(strstr(buf, "brand: popek virtual i686 CPU\n"));
 	cr_assert_not_null(strstr(buf, "hidden on purpose:"));
+	cr_assert_not_null(strstr(buf, "apic (no local APIC), sep syscall"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	cpuid_print(f, true);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_not_null(strstr(buf, "    features: fpu de pse tsc msr cx8 "
+	                          "sep pge cmov mmx fxsr sse sse2 hypervisor\n"));
+	cr_assert_not_null(strstr(buf, "apic (no local APIC), syscall"));
+	cr_assert_not_null(strstr(buf, "\nsep: shown"));
 	free(buf);
 }
 
@@ -273,7 +312,18 @@ Test(cpuid, command_rejects_arguments, .init = cr_redirect_stderr)
 	char *argv[] = { "cpuid", "--verbose", NULL };
 
 	cr_assert_eq(cpuid_command(2, argv), 2);
-	cr_assert_stderr_eq_str("popek cpuid: takes no arguments\n");
+	cr_assert_stderr_eq_str("popek cpuid: takes only --sysenter=auto|off\n");
+}
+
+Test(cpuid, command_rejects_bad_sysenter, .init = cr_redirect_stderr)
+{
+	char *argv[] = { "cpuid", "--sysenter=on", NULL };
+	char *two[] = { "cpuid", "--sysenter=off", "--sysenter=off", NULL };
+
+	cr_assert_eq(cpuid_command(2, argv), 2);
+	cr_assert_eq(cpuid_command(3, two), 2);
+	cr_assert_stderr_eq_str("popek cpuid: takes only --sysenter=auto|off\n"
+	                        "popek cpuid: takes only --sysenter=auto|off\n");
 }
 
 /* --- MSRs -------------------------------------------------------------- */

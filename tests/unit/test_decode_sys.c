@@ -184,6 +184,8 @@ Test(decode_sys, no_operand_system)
 	check_op(DECODE(true, 0x0f, 0x32), INSN_RDMSR, 4, 0);
 	check_op(DECODE(true, 0x0f, 0x30), INSN_WRMSR, 4, 0);
 	check_op(DECODE(true, 0x0f, 0x33), INSN_RDPMC, 4, 0);
+	check_op(DECODE(true, 0x0f, 0x34), INSN_SYSENTER, 4, 0);
+	check_op(DECODE(true, 0x0f, 0x35), INSN_SYSEXIT, 4, 0);
 }
 
 Test(decode_sys, mov_sreg)

@@ -94,6 +94,10 @@ static int f_far_ret(void *x, unsigned pop, unsigned size)
 { (void)x; return logc("far_ret", pop, size, 0); }
 static int f_iret(void *x, unsigned size)
 { (void)x; return logc("iret", size, 0, 0); }
+static int f_sysenter(void *x)
+{ (void)x; return logc("sysenter", 0, 0, 0); }
+static int f_sysexit(void *x)
+{ (void)x; return logc("sysexit", 0, 0, 0); }
 static int f_lgdt(void *x, uint32_t base, uint16_t limit)
 { (void)x; return logc("lgdt", base, limit, 0); }
 static int f_lidt(void *x, uint32_t base, uint16_t limit)
@@ -157,7 +161,8 @@ static const struct emu_sys sys = {
 	.lldt = f_lldt, .ltr = f_ltr, .read_cr = f_read_cr,
 	.write_cr = f_write_cr, .read_dr = f_read_dr, .write_dr = f_write_dr,
 	.rdmsr = f_rdmsr, .wrmsr = f_wrmsr, .invlpg = f_invlpg,
-	.clts = f_clts, .wbinvd = f_wbinvd,
+	.clts = f_clts, .wbinvd = f_wbinvd, .sysenter = f_sysenter,
+	.sysexit = f_sysexit,
 };
 
 static const struct emu_ops ops = {
@@ -823,6 +828,23 @@ Test(sys, ret_far_and_iret)
 	check_call(3, "iret", 4, 0, 0);
 	check_call(4, "iret", 2, 0, 0);
 	cr_assert_eq(C.eip, 0x100);
+}
+
+/* SYSENTER and SYSEXIT are the callbacks' (which check CPL for SYSEXIT,
+ * SYSENTER_CS and SEP): EIP is theirs too, at any CPL. */
+Test(sys, sysenter_sysexit_go_to_callbacks)
+{
+	C.cpl = 3;
+	CODE(0x0f, 0x34);
+	cr_assert_eq(step(), EMU_OK);
+	CODE(0x0f, 0x35);
+	cr_assert_eq(step(), EMU_OK);
+	check_call(0, "sysenter", 0, 0, 0);
+	check_call(1, "sysexit", 0, 0, 0);
+	cr_assert_eq(C.eip, 0x100);
+	cr_assert_eq(F.vector, -1);
+	F.fail = "sysexit";
+	step_fault();
 }
 
 Test(sys, iret_failure)

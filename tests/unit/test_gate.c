@@ -1,7 +1,8 @@
 /*
- * test_gate.c — unit tests of interrupt delivery (vmm/gate.c) and IRET
- * (vmm/iret.c) on the fake machine of desc_fixture.h: frames word by
- * word, the TSS stack switch, gate checks, #DF and triple faults.
+ * test_gate.c — unit tests of interrupt delivery (vmm/gate.c), IRET
+ * (vmm/iret.c) and SYSENTER/SYSEXIT (vmm/sysenter.c) on the fake machine
+ * of desc_fixture.h: frames word by word, the TSS stack switch, gate
+ * checks, #DF and triple faults, the fixed SYSENTER segments.
  */
 #include "tests/unit/desc_fixture.h"
 
@@ -372,4 +373,109 @@ Test(gate, int_then_iret_round_trip)
 	cr_assert_eq(S.seg[SEG_CS].sel, before_s.seg[SEG_CS].sel);
 	cr_assert_eq(S.seg[SEG_SS].sel, before_s.seg[SEG_SS].sel);
 	cr_assert_eq(S.seg[SEG_DS].sel, before_s.seg[SEG_DS].sel);
+}
+
+/* --- SYSENTER / SYSEXIT (vmm/sysenter.c) ------------------------------------ */
+
+/* The flat caches both load: base 0, 4 GiB, 32-bit, present, S. */
+static void check_flat(enum seg seg, uint16_t sel, unsigned dpl, unsigned type)
+{
+	const struct seg_cache *c = &S.seg[seg];
+
+	cr_assert_eq(c->sel, sel, "selector %#x, want %#x", c->sel, sel);
+	cr_assert_eq(c->base, 0);
+	cr_assert_eq(c->limit, 0xFFFFFFFFu);
+	cr_assert_eq(c->attr, type | A_S | A_DPL(dpl) | A_P | A_DB | A_G,
+	             "attr %#x", c->attr);
+	cr_assert_eq(C.seg_base[seg], 0);
+}
+
+Test(gate, sysenter_from_cpl3)
+{
+	unsigned char before[MEM_SIZE];
+
+	to_user();
+	C.eip = 0x8048000;
+	C.eflags = 0x20000 | 0x10000 | 0x4000 | 0x0ED7; /* VM RF NT, IF, flags */
+	C.gpr[R_EAX] = 0x1111;
+	C.gpr[R_ECX] = 0x2222;
+	C.gpr[R_EDX] = 0x3333;
+	memcpy(before, mem, sizeof(before));
+	/* RPL bits of the MSR are ignored; CS 0x60 has no descriptor at all */
+	cr_assert_eq(cpu_sysenter(&C, &S, 0x63, 0xC1000FF0u, 0xC0102030u, &F),
+	             CPU_OK);
+	cr_assert_eq(S.cpl, 0);
+	check_flat(SEG_CS, 0x60, 0, 0xB);
+	check_flat(SEG_SS, 0x68, 0, 0x3);
+	cr_assert(C.code32);
+	cr_assert_eq(C.eip, 0xC0102030u);
+	cr_assert_eq(C.gpr[R_ESP], 0xC1000FF0u);
+	cr_assert_eq(C.eflags, 0x4000 | 0x0CD7, "EFLAGS %#x", C.eflags);
+	cr_assert_eq(C.gpr[R_EAX], 0x1111);
+	cr_assert_eq(C.gpr[R_ECX], 0x2222);
+	cr_assert_eq(C.gpr[R_EDX], 0x3333);
+	cr_assert_eq(S.seg[SEG_DS].sel, U_DS, "data segments stay");
+	cr_assert_arr_eq(mem, before, sizeof(before), "no descriptor touched");
+}
+
+Test(gate, sysenter_needs_sysenter_cs)
+{
+	struct emu_cpu c0;
+	struct cpu_sys s0;
+
+	to_user();
+	c0 = C;
+	s0 = S;
+	expect_fault(cpu_sysenter(&C, &S, 0, 0x1000, 0x2000, &F), VEC_GP, 0);
+	F = (struct cpu_fault){ .vector = -1 };
+	expect_fault(cpu_sysenter(&C, &S, 3, 0x1000, 0x2000, &F), VEC_GP, 0);
+	cr_assert_arr_eq(&C, &c0, sizeof(C));
+	cr_assert_arr_eq(&S, &s0, sizeof(S));
+	S.cr0 = 0;                                     /* real mode */
+	cr_assert_eq(cpu_sysenter(&C, &S, 0x08, 0x1000, 0x2000, &F), CPU_FAULT);
+}
+
+Test(gate, sysexit_to_cpl3)
+{
+	C.gpr[R_ECX] = 0xBFFFF000u;
+	C.gpr[R_EDX] = 0x0804A000u;
+	C.eflags = 0x246;
+	cr_assert_eq(cpu_sysexit(&C, &S, 0x61, &F), CPU_OK);
+	cr_assert_eq(S.cpl, 3);
+	/* (0x61 + 16) | 3 and (0x61 + 24) | 3: the MSR's low bits count */
+	check_flat(SEG_CS, 0x73, 3, 0xB);
+	check_flat(SEG_SS, 0x7B, 3, 0x3);
+	cr_assert_eq(C.eip, 0x0804A000u);
+	cr_assert_eq(C.gpr[R_ESP], 0xBFFFF000u);
+	cr_assert_eq(C.eflags, 0x246);
+	cr_assert_eq(S.seg[SEG_DS].sel, K_DS, "data segments are not nulled");
+}
+
+Test(gate, sysexit_faults)
+{
+	struct emu_cpu c0 = C;
+
+	expect_fault(cpu_sysexit(&C, &S, 0x02, &F), VEC_GP, 0);
+	to_user();
+	c0 = C;
+	F = (struct cpu_fault){ .vector = -1 };
+	expect_fault(cpu_sysexit(&C, &S, 0x60, &F), VEC_GP, 0);
+	cr_assert_arr_eq(&C, &c0, sizeof(C));
+	cr_assert_eq(S.cpl, 3);
+}
+
+Test(gate, sysenter_sysexit_round_trip)
+{
+	to_user();
+	C.eip = 0x8048010;
+	C.gpr[R_ECX] = USTACK - 0x80;
+	C.gpr[R_EDX] = 0x8048100;
+	cr_assert_eq(cpu_sysenter(&C, &S, 0x60, KSTACK, 0x5000, &F), CPU_OK);
+	cr_assert_eq(cpu_sysexit(&C, &S, 0x60, &F), CPU_OK);
+	cr_assert_eq(S.cpl, 3);
+	cr_assert_eq(S.seg[SEG_CS].sel, 0x73);
+	cr_assert_eq(S.seg[SEG_SS].sel, 0x7B);
+	cr_assert_eq(C.eip, 0x8048100);
+	cr_assert_eq(C.gpr[R_ESP], USTACK - 0x80);
+	cr_assert_eq(C.eflags & EFLAGS_IF, 0, "SYSEXIT leaves IF as it is");
 }
