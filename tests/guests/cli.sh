@@ -19,7 +19,8 @@ expect_out '^Hello from a popek guest!$'
 expect_err '^popek: exits by reason'
 if [ "$popek_mode" = bt ]; then
 	reason='bt: callout from translated code \(no host signal\)'
-	exitinfo='vector=-1 error=0x0'
+	# (a callout names its site: the guest EIP of what it emulates)
+	exitinfo='vector=-1 error=0x0 emulate=00100[0-9a-f]{3}'
 else
 	reason='privileged instruction \(#GP, error 0\)'
 	exitinfo='vector=13 error=0x0'
@@ -28,7 +29,8 @@ expect_err "^  $reason +[1-9][0-9]+ +100\.0% +[1-9][0-9]+\$"
 expect_err '^  port writes \(after REP expansion\) +[1-9][0-9]+$'
 expect_err '^  total +[1-9][0-9]+ +[1-9][0-9]+$'
 
-# --trace-exits: one line per exit, naming the reason and EIP.
+# --trace-exits: one line per exit, naming the reason and EIP (where the
+# guest was entered).
 run_popek 10 run --trace-exits --append status=7 "$GUESTS/hello.elf"
 expect_status 7
 expect_err "^popek: exit $reason +EIP=00100[0-9a-f]{3} $exitinfo\$"

@@ -75,6 +75,12 @@ enum form {
 	F_RET,       /* inline through the lookup table; ends */
 	F_JMPM,
 	F_CALLM,
+	F_MOVS,      /* MOV ES/DS/FS, r/m16: through TC_SELTAB; goes on */
+	F_POPS,      /* POP ES/DS/FS likewise */
+	F_PUSHS,     /* PUSH ES/SS/DS/FS: the host's, then TC_SELREV */
+	F_MOVFS,     /* MOV r32, Sreg (register form): TC_SELREV */
+	F_VERW,      /* VERW r/m16: TC_VERWTAB, ZF through LAHF/SAHF */
+	F_MOVCR,     /* MOV r32, CR0/2/3/4: the vpage's copy */
 	F_EMULATE,   /* an EMULATE callout of its class; ends */
 	F_FORCED,    /* adaptive: an IDENT one as EMULATE, class IDENT; ends */
 };
@@ -230,6 +236,33 @@ static enum form direct_form(const struct check *c, unsigned i)
 	                                                       : F_DIRECT;
 }
 
+/* The segment-register forms and MOV from CRn (inline.c), at CPL 0;
+ * p: the count of the prefixes an inline sequence may carry. */
+static enum form segment_form(const uint8_t *b, unsigned len, unsigned p)
+{
+	unsigned reg = p + 1 < len ? (b[p + 1] >> 3) & 7 : 8;
+
+	if (len == 1 && (b[0] == 0x06 || b[0] == 0x16 || b[0] == 0x1E))
+		return F_PUSHS;
+	if (len == 2 && b[0] == 0x0F && b[1] == 0xA0)
+		return F_PUSHS;
+	if (len == 1 && (b[0] == 0x07 || b[0] == 0x1F))
+		return F_POPS;
+	if (len == 2 && b[0] == 0x0F && b[1] == 0xA1)
+		return F_POPS;
+	if (p + 2 < len && b[p] == 0x0F && b[p + 1] == 0x00 &&
+	    ((b[p + 2] >> 3) & 7) == 5)
+		return F_VERW;
+	if (len == 2 && b[0] == 0x8C && (b[1] >> 6) == 3 && reg < 6)
+		return F_MOVFS;
+	if (p + 1 < len && b[p] == 0x8E && (reg == 0 || reg == 3 || reg == 4))
+		return F_MOVS;
+	if (len == 3 && b[0] == 0x0F && b[1] == 0x20 && ((b[2] >> 3) & 7) != 1 &&
+	    ((b[2] >> 3) & 7) <= 4)
+		return F_MOVCR;
+	return F_EMULATE;
+}
+
 static enum form form_of(const struct check *c, unsigned i)
 {
 	const struct scan_insn *g = &c->sb.insn[i];
@@ -266,7 +299,7 @@ static enum form form_of(const struct check *c, unsigned i)
 		return F_JMPM;
 	if (p + 1 < g->len && b[p] == 0xFF && ((b[p + 1] >> 3) & 7) == 2)
 		return F_CALLM;
-	return F_EMULATE;
+	return segment_form(b, g->len, p);
 }
 
 static bool form_ends(enum form f)
@@ -536,6 +569,8 @@ enum item_kind {
 	I_REL8,   /* b[0] with a rel8 that lands on item `to` */
 	I_FAR,    /* ljmp $0x33 to a site of kind `site` */
 	I_RM,     /* the guest's JMP/CALL r/m as mov r/m, %eax */
+	I_RM16,   /* the guest's r/m16 operand (ModRM at b[to]) as
+	           * movzwl r/m16, %ecx */
 	I_EXIT,   /* jmp rel32 to the block's exit (or, chained, a block)
 	           * for its guest EIP */
 };
@@ -575,7 +610,7 @@ static void bytes(struct seq *q, unsigned n, const uint8_t *b)
 static void ins(struct seq *q, unsigned n, const uint8_t *b, unsigned nw,
                 uint32_t w0, uint32_t w1)
 {
-	uint8_t x[12];
+	uint8_t x[16];
 
 	memcpy(x, b, n);
 	memcpy(x + n, &w0, 4);
@@ -818,12 +853,129 @@ static void seq_indirect(struct seq *q, enum form f, uint32_t pop,
 	jmp_jt(q);
 }
 
+/* The segment-register sequences (inline.c): guest ECX in S1 while
+ * ECX indexes a table; a miss gets it back (and undoes a PUSH) and is
+ * an EMULATE callout at exact state; a hit gets it back (unless ECX is
+ * the result) and jumps over the miss path to what follows (item n, the
+ * next translation). */
+static void ecx_back_or_callout(struct seq *q, bool hit_restores,
+                                bool undo_push)
+{
+	if (hit_restores)
+		ld_ecx(q, TCV_S1);
+	rel8(q, 0xEB, q->n + (undo_push ? 4 : 3));   /* jmp done */
+	ld_ecx(q, TCV_S1);                            /* miss: */
+	if (undo_push)
+		bytes(q, B(0x8D, 0x64, 0x24, 0x04));      /* lea 4(%esp), %esp */
+	q->want = W_EIP;
+	far(q, TC_SITE_EMULATE);
+	q->want = W_NB;
+}
+
+/* With the guest selector in ECX: host selector + 1 from TC_SELTAB, or a
+ * miss; the load (and POP's ESP step) on a hit. */
+static void seg_load_tail(struct seq *q, unsigned sreg, bool pop)
+{
+	ins(q, B(0x65, 0x0F, 0xB7, 0x0C, 0x4D), 1, TC_SELTAB - TC_VPAGE, 0);
+	rel8(q, 0xE3, q->n + (pop ? 6 : 5));          /* jecxz miss */
+	bytes(q, B(0x8D, 0x49, 0xFF));                /* lea -1(%ecx), %ecx */
+	bytes(q, B(0x8E, (uint8_t)(0xC0 | sreg << 3 | 1)));  /* mov %ecx, %sreg */
+	if (pop)
+		bytes(q, B(0x8D, 0x64, 0x24, 0x04));      /* lea 4(%esp), %esp */
+	ecx_back_or_callout(q, true, false);
+}
+
+/* MOV Sreg, r/m16: S1 := ECX, the operand into ECX (may fault). */
+static void seq_movs(struct seq *q, const uint8_t *b, unsigned len)
+{
+	unsigned p = rm_prefixes(b, len);
+
+	q->want = W_EIP;
+	st_ecx(q, TCV_S1);
+	item(q, I_RM16)->to = (uint8_t)(p + 1);
+	q->want = W_NB;
+	seg_load_tail(q, (b[p + 1] >> 3) & 7, false);
+}
+
+/* POP Sreg: S1 := ECX, movzwl (%esp), %ecx (may fault). */
+static void seq_pops(struct seq *q, const uint8_t *b)
+{
+	q->want = W_EIP;
+	st_ecx(q, TCV_S1);
+	bytes(q, B(0x0F, 0xB7, 0x0C, 0x24));
+	q->want = W_NB;
+	seg_load_tail(q, b[0] == 0x07 ? 0 : b[0] == 0x1F ? 3 : 4, true);
+}
+
+/* PUSH Sreg: the guest's PUSH (may fault), then the slot's low half
+ * from TC_SELREV. */
+static void seq_pushs(struct seq *q, const uint8_t *b, unsigned len)
+{
+	uint8_t x[2] = { b[0], len == 2 ? b[1] : 0 };
+
+	q->want = W_EIP;
+	bytes(q, len, x);
+	q->want = W_NB;
+	st_ecx(q, TCV_S1);
+	bytes(q, B(0x0F, 0xB7, 0x0C, 0x24));          /* movzwl (%esp), %ecx */
+	ins(q, B(0x65, 0x8B, 0x0C, 0x8D), 1, TC_SELREV - TC_VPAGE, 0);
+	rel8(q, 0xE3, q->n + 4);                      /* jecxz miss */
+	bytes(q, B(0x66, 0x89, 0x0C, 0x24));          /* mov %cx, (%esp) */
+	ecx_back_or_callout(q, true, true);
+}
+
+/* MOV r32, Sreg: the host's selector, TC_SELREV's guest one. */
+static void seq_movfs(struct seq *q, const uint8_t *b)
+{
+	unsigned sreg = (b[1] >> 3) & 7, dst = b[1] & 7;
+
+	q->want = W_EIP;
+	st_ecx(q, TCV_S1);
+	q->want = W_NB;
+	bytes(q, B(0x8C, (uint8_t)(0xC0 | sreg << 3 | 1)));  /* mov %sreg, %ecx */
+	ins(q, B(0x65, 0x8B, 0x0C, 0x8D), 1, TC_SELREV - TC_VPAGE, 0);
+	rel8(q, 0xE3, q->n + (dst != 1 ? 4 : 3));     /* jecxz miss */
+	bytes(q, B(0x0F, 0xB7, (uint8_t)(0xC0 | dst << 3 | 1)));  /* movzwl %cx */
+	ecx_back_or_callout(q, dst != 1, false);
+}
+
+/* VERW r/m16: TC_VERWTAB's 1 or 2, the LAHF image through TC_ZFTAB. */
+static void seq_verw(struct seq *q, const uint8_t *b, unsigned len)
+{
+	unsigned p = rm_prefixes(b, len);
+
+	q->want = W_EIP;
+	st_ecx(q, TCV_S1);
+	item(q, I_RM16)->to = (uint8_t)(p + 2);
+	q->want = W_NB;
+	ins(q, B(0x65, 0x0F, 0xB6, 0x89), 1, TC_VERWTAB - TC_VPAGE, 0);
+	rel8(q, 0xE3, q->n + 10);                     /* jecxz miss */
+	st_eax(q, TCV_S0);
+	bytes(q, B(0x9F));                            /* lahf */
+	bytes(q, B(0x0F, 0xB6, 0xC4));                /* movzbl %ah, %eax */
+	ins(q, B(0x65, 0x0F, 0xB6, 0x84, 0xC1), 1, TC_ZFTAB - TC_VPAGE, 0);
+	bytes(q, B(0x88, 0xC4));                      /* mov %al, %ah */
+	bytes(q, B(0x9E));                            /* sahf */
+	ld_eax(q, TCV_S0);
+	ecx_back_or_callout(q, true, false);
+}
+
+/* MOV r32, CRn: mov %gs:CRn, r32. */
+static void seq_movcr(struct seq *q, const uint8_t *b)
+{
+	q->want = W_EIP;
+	ins(q, B(0x65, 0x8B, (uint8_t)((b[2] & 7) << 3 | 5)), 1,
+	    TCV_CR0 + 4u * ((b[2] >> 3) & 7), 0);
+}
+
 /* The vpage words translated code may touch through %gs. */
 static bool gs_word(uint32_t d)
 {
 	static const uint32_t w[] = { TCV_VIF, TCV_PEND, TCV_S0, TCV_S1,
 	                              TCV_JT, TCV_VFL, TCV_T, TCV_G,
-	                              TCV_TF, TCV_PDELTA };
+	                              TCV_TF, TCV_PDELTA, TCV_CR0,
+	                              TCV_CR0 + 8, TCV_CR0 + 12,
+	                              TCV_CR0 + 16 };
 
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 		if (d == w[i])
@@ -842,6 +994,25 @@ static bool gs_ok(const uint8_t *p, unsigned len)
 	if ((p[2] & 0xC7) == 0x05 && len >= 7) {
 		memcpy(&d, p + 3, 4);
 		return gs_word(d);
+	}
+	/* the segment tables (inline.c), indexed by ECX (and EAX) */
+	if (len >= 8 && p[1] == 0x8B && p[2] == 0x0C && p[3] == 0x8D) {
+		memcpy(&d, p + 4, 4);
+		return d == TC_SELREV - TC_VPAGE;
+	}
+	if (len >= 9 && p[1] == 0x0F && p[2] == 0xB7 && p[3] == 0x0C &&
+	    p[4] == 0x4D) {
+		memcpy(&d, p + 5, 4);
+		return d == TC_SELTAB - TC_VPAGE;
+	}
+	if (len >= 8 && p[1] == 0x0F && p[2] == 0xB6 && p[3] == 0x89) {
+		memcpy(&d, p + 4, 4);
+		return d == TC_VERWTAB - TC_VPAGE;
+	}
+	if (len >= 9 && p[1] == 0x0F && p[2] == 0xB6 && p[3] == 0x84 &&
+	    p[4] == 0xC1) {
+		memcpy(&d, p + 5, 4);
+		return d == TC_ZFTAB - TC_VPAGE;
 	}
 	if ((p[2] & 0xC7) == 0x04 && p[3] == 0xCD && len >= 8) {
 		memcpy(&d, p + 4, 4);
@@ -893,6 +1064,26 @@ static int match_rm(struct check *c, unsigned g, const struct emitted *e)
 	    strcmp(eo + 5, go))
 		return fail(c, "+0x%x: %s does not load the target of the "
 		            "guest's %s", e->at - c->b->start, et, gt);
+	return 0;
+}
+
+/* movzwl of the guest's r/m16 operand into ECX: the guest's prefixes,
+ * 0F B7, its ModRM with reg = ECX, the rest of its bytes. */
+static int match_rm16(struct check *c, unsigned g, const struct emitted *e,
+                      unsigned modrm)
+{
+	const struct scan_insn *gi = &c->sb.insn[g];
+	const uint8_t *b = c->src->bytes + gi->offset, *p = tc_ptr(e->at);
+	unsigned pfx = rm_prefixes(b, gi->len), rest = gi->len - modrm - 1;
+	char t[96];
+
+	if (e->len != pfx + 3 + rest || memcmp(p, b, pfx) ||
+	    p[pfx] != 0x0F || p[pfx + 1] != 0xB7 ||
+	    p[pfx + 2] != ((b[modrm] & 0xC7) | 0x08) ||
+	    memcmp(p + pfx + 3, b + modrm + 1, rest))
+		return fail(c, "+0x%x: %s does not load the guest's r/m16 "
+		            "operand into ECX", e->at - c->b->start,
+		            text_of(e, t, sizeof(t)));
 	return 0;
 }
 
@@ -950,9 +1141,9 @@ static int match_seq(struct check *c, unsigned g, unsigned k,
 				            "of 0x%x differs", off,
 				            text_of(e, t, sizeof(t)), j, gi->eip);
 			break;
-		case I_REL8:
+		case I_REL8:     /* (item n: what follows the sequence) */
 			if (e->len != 2 || p[0] != it->b[0] || !e->has_target ||
-			    it->to <= j || it->to >= q->n || k + it->to >= c->ne ||
+			    it->to <= j || it->to > q->n || k + it->to >= c->ne ||
 			    e->target != c->e[k + it->to].at)
 				return fail(c, "+0x%x: %s is not item %u of the "
 				            "sequence of 0x%x, to its item %u", off,
@@ -965,6 +1156,10 @@ static int match_seq(struct check *c, unsigned g, unsigned k,
 			break;
 		case I_RM:
 			if (match_rm(c, g, e) < 0)
+				return -1;
+			break;
+		case I_RM16:
+			if (match_rm16(c, g, e, it->to) < 0)
 				return -1;
 			break;
 		case I_EXIT: {
@@ -1066,6 +1261,25 @@ static int match_guest(struct check *c)
 			                          gi->len),
 			           gi->eip + gi->len, c->tin.target);
 			break;
+		case F_MOVS:
+			seq_movs(&q, c->src->bytes + gi->offset, gi->len);
+			break;
+		case F_POPS:
+			seq_pops(&q, c->src->bytes + gi->offset +
+			         (gi->len == 2 ? 1 : 0));
+			break;
+		case F_PUSHS:
+			seq_pushs(&q, c->src->bytes + gi->offset, gi->len);
+			break;
+		case F_MOVFS:
+			seq_movfs(&q, c->src->bytes + gi->offset);
+			break;
+		case F_VERW:
+			seq_verw(&q, c->src->bytes + gi->offset, gi->len);
+			break;
+		case F_MOVCR:
+			seq_movcr(&q, c->src->bytes + gi->offset);
+			break;
 		case F_DIRECT:
 			break;
 		}
@@ -1080,10 +1294,17 @@ static int match_guest(struct check *c)
 	return 0;
 }
 
+/* The forms whose sequences end in a hit path's `jmp done`. */
+static bool segment_seq(enum form f)
+{
+	return f == F_MOVS || f == F_POPS || f == F_PUSHS || f == F_MOVFS ||
+	       f == F_VERW;
+}
+
 /* Of what the copies and sequences emit: %gs only for the vpage and the
  * lookup table, `jmp *%gs:JT` the one indirect branch, nothing
- * privileged or sensitive but the sequences' pushf/popf (and a copied
- * RDTSC, POLICY). */
+ * privileged or sensitive but the sequences' pushf/popf and segment
+ * register moves and pushes (and a copied RDTSC, POLICY). */
 static int check_classes(struct check *c)
 {
 	for (unsigned i = 0; i < c->rw; i++) {
@@ -1109,6 +1330,13 @@ static int check_classes(struct check *c)
 			return fail(c, "+0x%x: %s reaches into %%gs past the "
 			            "vpage's words and the lookup table", off,
 			            text_of(e, t, sizeof(t)));
+		/* the segment sequences' own loads, stores and pushes of a
+		 * segment register (their bytes matched above) */
+		if ((f == F_MOVS || f == F_POPS || f == F_PUSHS || f == F_MOVFS) &&
+		    ((e->len == 2 && (p[0] == 0x8E || p[0] == 0x8C ||
+		                      (p[0] == 0x0F && p[1] == 0xA0))) ||
+		     (e->len == 1 && (p[0] == 0x06 || p[0] == 0x16 || p[0] == 0x1E))))
+			continue;
 		switch (e->cls) {
 		case SCAN_IDENT:
 		case SCAN_BRANCH_FAR:
@@ -1116,6 +1344,7 @@ static int check_classes(struct check *c)
 			break;
 		case SCAN_BRANCH_DIRECT:
 			ok = (e->len == 2 && (p[0] == 0xE3 || p[0] == 0x74)) ||
+			     (e->len == 2 && p[0] == 0xEB && segment_seq(f)) ||
 			     (e->len == 5 && p[0] == 0xE9 &&
 			      (f == F_LJMP || f == F_LCALL));
 			break;
