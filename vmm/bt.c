@@ -114,6 +114,9 @@ static bool trace_frame(struct vcpu *v, uint32_t f)
 
 #define HOT_SLOTS (sizeof(((struct bt_state *)0)->hot) / sizeof(struct bt_hot))
 #define HOT_AFTER 4       /* traced faults before the store is a callout */
+#define HOT_CLEAN 64      /* callouts meeting no traced page before it is
+                           * native again (pages freed and reused: Linux
+                           * zeroing a page that held translated code) */
 
 /* The slot of eip, or the empty one where it would go; NULL when full. */
 static struct bt_hot *hot_slot(struct bt_state *b, uint32_t eip)
@@ -146,6 +149,32 @@ void bt_traced_write(struct vcpu *v, uint32_t eip)
 		return;
 	e->forced = true;
 	v->vm->counters[CTR_bt_adaptive]++;
+	if (system_peek_ram(v, v->cpu.seg_base[SEG_CS] + eip, &phys) == 0)
+		tc_invalidate_frame(v->bt.tc, phys / PAGE);
+	v->bt.resume_ok = false;
+}
+
+void bt_forced_store(struct vcpu *v, uint32_t eip, bool traced)
+{
+	struct bt_hot *e = hot_slot(&v->bt, eip);
+	uint32_t phys;
+
+	if (!e || !e->forced || e->eip != eip)
+		return;
+	if (traced) {
+		e->clean = 0;
+		return;
+	}
+	/* (each time it comes back, it waits twice as long: a store that
+	 * meets traced pages now and then stays a callout) */
+	if (++e->clean < HOT_CLEAN << (e->unforced < 8 ? e->unforced : 8))
+		return;
+	e->forced = false;
+	e->faults = 1;            /* (the slot stays this EIP's) */
+	e->clean = 0;
+	if (e->unforced < 255)
+		e->unforced++;
+	v->vm->counters[CTR_bt_unforced]++;
 	if (system_peek_ram(v, v->cpu.seg_base[SEG_CS] + eip, &phys) == 0)
 		tc_invalidate_frame(v->bt.tc, phys / PAGE);
 	v->bt.resume_ok = false;

@@ -43,7 +43,13 @@ struct bt_state {
 	bool from_tc;              /* the last exit came from translated code */
 	/* Adaptive translation: guest EIPs whose stores keep faulting on
 	 * write-traced pages (open addressing; forced ones are callouts). */
-	struct bt_hot { uint32_t eip; uint16_t faults; bool forced; } hot[1024];
+	struct bt_hot {
+		uint32_t eip;
+		uint16_t faults;       /* traced-page faults (0: a free slot) */
+		uint16_t clean;        /* forced: runs since it last hit one */
+		uint8_t unforced;      /* times it went native again */
+		bool forced;
+	} hot[1024];
 	/* A TC address that continues the guest at resume_eip. */
 	uint32_t resume_eip, resume_tc, resume_cs_base;
 	uint64_t resume_gen;
@@ -89,5 +95,9 @@ void bt_traced_write(struct vcpu *v, uint32_t eip);
  * a BRANCH site is dealt with here (chained where it can be) and NULL
  * returned; for an EMULATE site the caller carries the instruction out. */
 const struct tc_site *bt_callout(struct vcpu *v);
+/* An adaptive callout's store at eip was carried out; `traced`: it wrote
+ * a write-traced page.  A store that stops meeting traced pages runs
+ * natively again. */
+void bt_forced_store(struct vcpu *v, uint32_t eip, bool traced);
 
 #endif

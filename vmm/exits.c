@@ -426,7 +426,13 @@ static void exit_callout(struct vcpu *v)
 	case SCAN_UNDEFINED:
 		system_deliver(v, VEC_UD, INT_EXCEPTION, false, 0);
 		return;
-	case SCAN_IDENT:              /* adaptive: a store to a traced page */
+	case SCAN_IDENT: {            /* adaptive: a store to a traced page */
+		uint64_t traced = v->vm->counters[CTR_traced_writes];
+		uint32_t eip = v->cpu.eip;
+		emulate_with(v, &mmio_ops, UNKNOWN_REPORT);
+		bt_forced_store(v, eip, v->vm->counters[CTR_traced_writes] != traced);
+		return;
+	}
 	case SCAN_SEGREG_RESERVED:    /* a use of %gs: the guest's own */
 		emulate_with(v, &mmio_ops, UNKNOWN_REPORT);
 		return;
