@@ -27,6 +27,9 @@
  * loses the guest's return address (the seccomp filter stops the call):
  * SEP stays hidden there, and under --sysenter=off on any host; the
  * virtual CPU then has no SYSENTER/SYSEXIT (#UD), as a CPU without SEP.
+ * The default (auto) shows SEP only on bare metal: under a hypervisor
+ * (KVM on AMD intercepts every #UD) the SIGILL costs more than the
+ * int $0x80 it replaces; --sysenter=on shows it there too.
  *
  * Under --mode=trap guest code executing CPUID directly sees the host's:
  * this host has no CPUID faulting (arch_prctl(ARCH_SET_CPUID) fails), so
@@ -61,11 +64,24 @@ bool cpuid_host_sysenter_faults(void)
 	return !strcmp(vendor, "AuthenticAMD") || !strcmp(vendor, "HygonGenuine");
 }
 
+bool cpuid_sysenter_default(void)
+{
+	unsigned a, b, c, d;
+
+	__cpuid(1, a, b, c, d);
+	(void)a, (void)b, (void)d;
+	return cpuid_host_sysenter_faults() && !(c & (1u << 31));
+}
+
 int cpuid_sysenter_option(const char *val, bool *sep)
 {
 	if (!strcmp(val, "auto"))
-		*sep = cpuid_host_sysenter_faults();
-	else if (!strcmp(val, "off"))
+		*sep = cpuid_sysenter_default();
+	else if (!strcmp(val, "on")) {
+		if (!cpuid_host_sysenter_faults())
+			return -2;
+		*sep = true;
+	} else if (!strcmp(val, "off"))
 		*sep = false;
 	else
 		return -1;
@@ -197,7 +213,9 @@ void cpuid_print(FILE *f, bool sep)
 	fprintf(f, "sep: %s\n", sep ? "shown: this host makes SYSENTER in "
 	        "compatibility mode #UD (AMD, Hygon), so popek catches and "
 	        "emulates SYSENTER and SYSEXIT" : cpuid_host_sysenter_faults() ?
-	        "hidden by --sysenter=off (SYSENTER/SYSEXIT are #UD)" :
+	        "hidden (SYSENTER/SYSEXIT are #UD): --sysenter=off, or the default "
+	        "under a hypervisor, where a #UD exit costs more than int $0x80's; "
+	        "--sysenter=on shows it" :
 	        "hidden: on this host SYSENTER in compatibility mode enters "
 	        "the host kernel, which loses the guest's return address");
 	fprintf(f, "note: under --mode=trap guest code that executes CPUID "
@@ -207,13 +225,16 @@ void cpuid_print(FILE *f, bool sep)
 
 int cpuid_command(int argc, char **argv)
 {
-	bool sep = cpuid_host_sysenter_faults();
+	bool sep = cpuid_sysenter_default();
 	const char *opt = "--sysenter=";
+	int r = 0;
 
 	if (argc > 2 || (argc == 2 && (strncmp(argv[1], opt, strlen(opt)) ||
-	                               cpuid_sysenter_option(argv[1] + strlen(opt),
-	                                                     &sep) < 0))) {
-		fprintf(stderr, "popek cpuid: takes only --sysenter=auto|off\n");
+	                               (r = cpuid_sysenter_option(argv[1] + strlen(opt),
+	                                                          &sep)) < 0))) {
+		fprintf(stderr, r == -2 ? "popek cpuid: --sysenter=on: this host's "
+		        "SYSENTER enters its own kernel (not AMD or Hygon)\n" :
+		        "popek cpuid: takes only --sysenter=auto|on|off\n");
 		return 2;
 	}
 	cpuid_print(stdout, sep);

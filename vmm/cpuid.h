@@ -68,8 +68,16 @@ void cpuid_query(uint32_t leaf, uint32_t subleaf, bool sep, uint32_t out[4]);
  * not an entry to the host kernel as on Intel. */
 bool cpuid_host_sysenter_faults(void);
 
-/* The value of --sysenter: "auto" (SEP where the host faults SYSENTER)
- * or "off" into *sep, 0; anything else -1. */
+/* --sysenter=auto (the default): SEP where the host faults SYSENTER and
+ * runs on bare metal.  Under a hypervisor (the host's CPUID hypervisor
+ * bit) a #UD is dearer than the int $0x80 it would replace: KVM on AMD
+ * intercepts every #UD (README: a Linux guest's dd bs=1 about 20 %
+ * slower with SEP on such a host). */
+bool cpuid_sysenter_default(void);
+
+/* The value of --sysenter into *sep, 0: "auto" (cpuid_sysenter_default),
+ * "on" (SEP where the host faults SYSENTER; -2 on a host where it does
+ * not), "off"; anything else -1. */
 int cpuid_sysenter_option(const char *val, bool *sep);
 
 /* The table as `popek cpuid` shows it: raw registers and a decoding of

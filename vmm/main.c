@@ -19,7 +19,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: popek run [options] KERNEL\n"
-"       popek cpuid [--sysenter=auto|off]\n"
+"       popek cpuid [--sysenter=auto|on|off]\n"
 "                             print the virtual CPU's CPUID table\n"
 "       popek probe [--mode=trap|bt|all]\n"
 "                             run the Popek-Goldberg probe suite under\n"
@@ -68,10 +68,12 @@ static void usage(FILE *f)
 "  --disk PATH[,ro]  a raw disk image as a virtio block device on PCI\n"
 "                    (size a multiple of 512; locked while popek runs;\n"
 "                    ,ro: read-only, guest writes fail)\n"
-"  --sysenter=auto|off\n"
-"                    auto (default): CPUID shows SEP and SYSENTER/SYSEXIT\n"
-"                    are emulated where the host CPU makes SYSENTER #UD\n"
-"                    in compatibility mode (AMD, Hygon); off: SEP hidden,\n"
+"  --sysenter=auto|on|off\n"
+"                    on: CPUID shows SEP and SYSENTER/SYSEXIT are emulated\n"
+"                    (only where the host CPU makes SYSENTER #UD in\n"
+"                    compatibility mode: AMD, Hygon); auto (default): on\n"
+"                    there on bare metal, off under a hypervisor (a #UD\n"
+"                    costs more there than int $0x80); off: SEP hidden,\n"
 "                    both are #UD for the guest\n"
 "\n"
 "exit status: the value the guest wrote to the debug-exit port 0xf4;\n"
@@ -142,7 +144,7 @@ static const struct option run_opts[] = {
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg = { .ram_mib = RAM_MIB_DEFAULT, .mode = MODE_BT,
-	                         .sep = cpuid_host_sysenter_faults() };
+	                         .sep = cpuid_sysenter_default() };
 	char err[256];
 	int c;
 
@@ -204,8 +206,14 @@ static int cmd_run(int argc, char **argv)
 				return bad("--disk '%s': give PATH or PATH,ro", optarg);
 			break;
 		case OPT_SYSENTER:
-			if (cpuid_sysenter_option(optarg, &cfg.sep) < 0)
-				return bad("--sysenter=%s: give auto or off", optarg);
+			switch (cpuid_sysenter_option(optarg, &cfg.sep)) {
+			case -2:
+				return bad("--sysenter=%s: this host's SYSENTER enters "
+				           "its own kernel (not AMD or Hygon), popek "
+				           "cannot catch it", optarg);
+			case -1:
+				return bad("--sysenter=%s: give auto, on or off", optarg);
+			}
 			break;
 		case OPT_HELP: usage(stdout); return 0;
 		case ':': return bad("option %s needs a value", argv[optind - 1]);

@@ -1,12 +1,13 @@
 # cpuid-cmd.sh — `popek cpuid` prints the virtual CPU's table.  SEP is
 # shown by default exactly where the host's vendor (its /proc/cpuinfo
-# here, not popek's own check) makes SYSENTER #UD in compatibility mode:
-# AMD and Hygon; --sysenter=off hides it everywhere.
+# here, not popek's own check) makes SYSENTER #UD in compatibility mode
+# (AMD and Hygon) and the host is not a virtual machine itself;
+# --sysenter=on shows it on any AMD or Hygon host and is refused
+# elsewhere; --sysenter=off hides it everywhere.
 . "$srcdir/tests/guests/lib.sh"
 
 sep=
-grep -Eq '^vendor_id[[:space:]]*: (AuthenticAMD|HygonGenuine)$' /proc/cpuinfo &&
-	sep='sep '
+host_sep_default && sep='sep '
 run_popek 10 cpuid
 expect_status 0
 expect_out 'vendor: GenuineIntel'
@@ -21,6 +22,15 @@ expect_out '^    features: fpu de pse tsc msr cx8 pge cmov mmx fxsr sse sse2 hyp
 expect_out '^sep: hidden'
 
 run_popek 10 cpuid --sysenter=on
+if host_sysenter_faults; then
+	expect_status 0
+	expect_out '^    features: fpu de pse tsc msr cx8 sep pge cmov mmx fxsr sse sse2 hypervisor$'
+else
+	expect_status 2
+	expect_err_lines 1
+fi
+
+run_popek 10 cpuid --sysenter=yes
 expect_status 2
 expect_err_lines 1
 

@@ -182,6 +182,18 @@ expect_fails() {
 	expect_no_fail "$@"
 }
 
+# The host CPU makes SYSENTER in compatibility mode #UD (AMD, Hygon):
+# popek can virtualise it (--sysenter=on).  From /proc/cpuinfo, not from
+# popek's own check.
+host_sysenter_faults() {
+	grep -Eq '^vendor_id[[:space:]]*: (AuthenticAMD|HygonGenuine)$' /proc/cpuinfo
+}
+
+# ... and --sysenter=auto (the default) shows SEP: on bare metal only.
+host_sep_default() {
+	host_sysenter_faults && ! grep -Eq '^flags[[:space:]]*:.* hypervisor( |$)' /proc/cpuinfo
+}
+
 emulated_host() {
 	[ -n "${POPEK_EMULATED_HOST:-}" ] ||
 		grep -q 'QEMU TCG' /proc/cpuinfo 2>/dev/null

@@ -5,14 +5,13 @@
 # both sides; #GP(0) for SYSENTER_CS 0 at CPL 0 and 3 and for SYSEXIT at
 # CPL 3; with --sysenter=off, #UD for all of them.
 #
-# popek shows SEP only where the host makes SYSENTER in compatibility
-# mode #UD (AMD, Hygon; vmm/cpuid.c): elsewhere it enters the host kernel
-# and the test is skipped.  The host's vendor is read from /proc/cpuinfo
+# popek can show SEP (--sysenter=on) only where the host makes SYSENTER
+# in compatibility mode #UD (AMD, Hygon; vmm/cpuid.c): elsewhere it
+# enters the host kernel and the test is skipped.  The host's vendor is read from /proc/cpuinfo
 # here, not from popek, so a popek that hid SEP on AMD fails.
 . "$srcdir/tests/guests/lib.sh"
 
-if ! grep -Eq '^vendor_id[[:space:]]*: (AuthenticAMD|HygonGenuine)$' \
-	/proc/cpuinfo; then
+if ! host_sysenter_faults; then
 	echo "$test_name: skipped: the host CPU is not AMD or Hygon, popek" \
 		"hides SEP"
 	exit 77
@@ -26,7 +25,7 @@ round="arrives-once cs-eip ss esp eflags gprs-kept"
 faults="sysenter-cpl0-cs0 sysenter-cpl3-cs0 sysexit-cpl0-cs0 sysexit-cpl3
 	sysenter-cs-rpl-only"
 
-run_popek 20 run ${append:+--append "$append"} "$GUESTS/sysenter.elf"
+run_popek 20 run --sysenter=on ${append:+--append "$append"} "$GUESTS/sysenter.elf"
 expect_status 0
 for c in $round; do
 	expect_out "^PASS: sysenter-if1-$c\$"

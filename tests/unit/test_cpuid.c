@@ -80,8 +80,12 @@ Test(cpuid, sysenter_option)
 	cr_assert_eq(cpuid_sysenter_option("off", &sep), 0);
 	cr_assert(!sep);
 	cr_assert_eq(cpuid_sysenter_option("auto", &sep), 0);
-	cr_assert_eq(sep, cpuid_host_sysenter_faults());
-	cr_assert_eq(cpuid_sysenter_option("on", &sep), -1);
+	cr_assert_eq(sep, cpuid_sysenter_default());
+	cr_assert(!sep || cpuid_host_sysenter_faults());
+	cr_assert_eq(cpuid_sysenter_option("on", &sep),
+	             cpuid_host_sysenter_faults() ? 0 : -2);
+	cr_assert(!cpuid_host_sysenter_faults() || sep);
+	cr_assert_eq(cpuid_sysenter_option("yes", &sep), -1);
 }
 
 Test(cpuid, extended_leaf_hides_nx_lm_syscall)
@@ -312,18 +316,33 @@ Test(cpuid, command_rejects_arguments, .init = cr_redirect_stderr)
 	char *argv[] = { "cpuid", "--verbose", NULL };
 
 	cr_assert_eq(cpuid_command(2, argv), 2);
-	cr_assert_stderr_eq_str("popek cpuid: takes only --sysenter=auto|off\n");
+	cr_assert_stderr_eq_str("popek cpuid: takes only --sysenter=auto|on|off\n");
 }
 
 Test(cpuid, command_rejects_bad_sysenter, .init = cr_redirect_stderr)
 {
-	char *argv[] = { "cpuid", "--sysenter=on", NULL };
+	char *argv[] = { "cpuid", "--sysenter=yes", NULL };
 	char *two[] = { "cpuid", "--sysenter=off", "--sysenter=off", NULL };
 
 	cr_assert_eq(cpuid_command(2, argv), 2);
 	cr_assert_eq(cpuid_command(3, two), 2);
-	cr_assert_stderr_eq_str("popek cpuid: takes only --sysenter=auto|off\n"
-	                        "popek cpuid: takes only --sysenter=auto|off\n");
+	cr_assert_stderr_eq_str("popek cpuid: takes only --sysenter=auto|on|off\n"
+	                        "popek cpuid: takes only --sysenter=auto|on|off\n");
+}
+
+/* --sysenter=on where the host's SYSENTER enters its kernel: refused. */
+Test(cpuid, command_on_needs_a_faulting_host, .init = cr_redirect_stderr)
+{
+	char *argv[] = { "cpuid", "--sysenter=on", NULL };
+
+	if (cpuid_host_sysenter_faults()) {
+		cr_redirect_stdout();
+		cr_assert_eq(cpuid_command(2, argv), 0);
+		return;
+	}
+	cr_assert_eq(cpuid_command(2, argv), 2);
+	cr_assert_stderr_eq_str("popek cpuid: --sysenter=on: this host's SYSENTER "
+	                        "enters its own kernel (not AMD or Hygon)\n");
 }
 
 /* --- MSRs -------------------------------------------------------------- */
