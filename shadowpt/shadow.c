@@ -38,6 +38,7 @@ struct shadow {
 	int pkey;                    /* -1: no protection keys */
 	uint32_t pkru_user;          /* PKRU while the guest runs at CPL 3 */
 	int entered;                 /* CPL class of the last entry, -1 none */
+	uint32_t noexec;             /* shadow_noexec's frame + 1, 0: none */
 	uint64_t *bits[M_COUNT];
 	uint32_t count[M_COUNT];     /* pages set (upper bound for M_MAPPED) */
 	/* Reverse map, guest frame -> linear pages mapping it: page and
@@ -353,6 +354,14 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 	if (may_write && w.dirty && !traced)
 		prot |= PROT_WRITE;
 	uint32_t n = 1 + prefault_pages(s, r, lin, &w, prot);
+	/* The no-exec frame: mapped alone, never executable. */
+	if (s->noexec && s->noexec - 1 == w.phys / PAGE) {
+		prot &= ~PROT_EXEC;
+		n = 1;
+	} else if (s->noexec && s->noexec - 1 > w.phys / PAGE &&
+	           s->noexec - 1 < w.phys / PAGE + n) {
+		n = s->noexec - 1 - w.phys / PAGE;
+	}
 	if (map_run(s, pg, n, w.phys / PAGE, prot, super) < 0) {
 		out->phys = w.phys;
 		return SHADOW_HOST_FAIL;
@@ -429,6 +438,24 @@ void shadow_trace(struct shadow *s, int tracer, uint32_t frame, bool on)
 		unmap_run(s, p - 1, 1);
 		p = next;
 	}
+}
+
+void shadow_noexec(struct shadow *s, uint32_t frame)
+{
+	if (frame >= s->nframes || s->noexec == frame + 1)
+		return;
+	s->noexec = frame + 1;
+	/* Every mapping of it refaults, without PROT_EXEC from now on. */
+	for (uint32_t p = s->rhead[frame]; p; ) {
+		uint32_t next = s->rnext[p - 1];
+		unmap_run(s, p - 1, 1);
+		p = next;
+	}
+}
+
+bool shadow_is_noexec(const struct shadow *s, uint32_t phys)
+{
+	return s->noexec && s->noexec - 1 == phys / PAGE;
 }
 
 void shadow_untraceable(struct shadow *s, uint32_t phys)

@@ -111,6 +111,12 @@ void shadow_new_cr3(struct shadow *s);
  * 4 MiB page when it came from a 4 MiB guest page). */
 void shadow_invlpg(struct shadow *s, uint32_t lin);
 
+/* One guest frame whose host mappings are never executable (the guest
+ * vDSO's code, which popek runs translated: vmm/bt.c): a fetch from it
+ * faults, every other access is as usual.  Its mappings refault now. */
+void shadow_noexec(struct shadow *s, uint32_t frame);
+bool shadow_is_noexec(const struct shadow *s, uint32_t phys);
+
 /* A host page fault at `lin` with host error code `host_err` (bit 1
  * write, bit 4 instruction fetch) while the guest ran with `r`. */
 enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,

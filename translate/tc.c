@@ -226,7 +226,7 @@ static bool frames_match(const struct tc *tc, const struct tc_block *b)
 	       f == b->frame[1];
 }
 
-uint32_t tc_find(struct tc *tc, uint32_t eip, uint32_t cs_base)
+static uint32_t find(struct tc *tc, uint32_t eip, uint32_t cs_base, bool user)
 {
 	count(tc, CTR_bt_lookups, 1);
 	for (int32_t i = tc->hash[hash_of(eip, cs_base)]; i >= 0;
@@ -234,11 +234,21 @@ uint32_t tc_find(struct tc *tc, uint32_t eip, uint32_t cs_base)
 		const struct tc_block *b = &tc->blocks[i];
 
 		if (b->valid && b->eip == eip && b->cs_base == cs_base &&
-		    frames_match(tc, b))
+		    b->user == user && frames_match(tc, b))
 			return b->start;
 	}
 	count(tc, CTR_bt_misses, 1);
 	return 0;
+}
+
+uint32_t tc_find(struct tc *tc, uint32_t eip, uint32_t cs_base)
+{
+	return find(tc, eip, cs_base, false);
+}
+
+uint32_t tc_find_user(struct tc *tc, uint32_t eip, uint32_t cs_base)
+{
+	return find(tc, eip, cs_base, true);
 }
 
 int tc_new_site(struct tc *tc, uint8_t kind, uint8_t cls, uint32_t eip,
@@ -426,7 +436,8 @@ uint32_t tc_translate(struct tc *tc, const struct tc_src *src, bool *used_next)
 		.eip = src->eip, .cs_base = src->cs_base,
 		.frame = { src->frame[0], src->frame[1] },
 		.two = (lin & (PAGE - 1)) + sb.len > PAGE, .valid = true,
-		.one_shot = src->one_shot || src->user, .global = src->global,
+		.one_shot = src->one_shot || (src->user && !src->keep),
+		.user = src->user, .global = src->global,
 		.start = tc->code_next,
 		.map0 = tc->nmap, .hnext = -1,
 	};
@@ -499,7 +510,8 @@ bool tc_chain(struct tc *tc, uint32_t id, uint32_t target)
 	from = &tc->blocks[s->block];
 	to = block_at(tc, target);
 	if (!to || to->start != target || !from->valid || !to->valid ||
-	    from->one_shot || to->one_shot || from->cs_base != to->cs_base)
+	    from->one_shot || to->one_shot || from->user || to->user ||
+	    from->cs_base != to->cs_base)
 		return false;
 	bool lasting = !from->two && !to->two && from->frame[0] == to->frame[0] &&
 	               ((from->cs_base + from->eip) ^ (to->cs_base + to->eip)) < PAGE;

@@ -162,10 +162,14 @@ struct tc_src {
 	bool global;          /* every page of its bytes is mapped global (or
 	                       * paging is off): a CR3 load keeps its chains
 	                       * and lookup entries */
-	bool user;            /* guest CPL 3 (running with IF = 0): never
-	                       * reused or chained; CLI, STI, POPF and the
+	bool user;            /* guest CPL 3 (running with IF = 0, or in the
+	                       * vDSO page, vmm/bt.c): never chained, reused
+	                       * only with `keep`; CLI, STI, POPF and the
 	                       * indirect branches are callouts, whose
 	                       * emulation checks CPL and IOPL */
+	bool keep;            /* user: found again by tc_find_user (the
+	                       * caller checks the page is still the guest's
+	                       * user code) */
 };
 
 struct tc;
@@ -187,6 +191,8 @@ void tc_free(struct tc *tc);
 /* The translation of the block at (cs_base, eip) whose frames still
  * match the guest's mapping: its TC address, or 0. */
 uint32_t tc_find(struct tc *tc, uint32_t eip, uint32_t cs_base);
+/* The same among the kept CPL-3 translations (tc_src.keep). */
+uint32_t tc_find_user(struct tc *tc, uint32_t eip, uint32_t cs_base);
 
 /* Translate a block.  Returns its TC address; 0 when the first
  * instruction does not fit in src->avail (the caller's fetch stopped:

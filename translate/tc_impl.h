@@ -20,7 +20,9 @@ struct tc_block {
 	uint32_t frame[2];
 	bool two;               /* its bytes run into frame[1] */
 	bool valid;
-	bool one_shot;          /* never reused or chained (one_shot, user) */
+	bool one_shot;          /* never reused or chained (one_shot, user
+	                         * without keep) */
+	bool user;              /* CPL 3's: tc_find_user only, never chained */
 	bool global;            /* tc_src.global */
 	uint32_t start, end;    /* its code: TC addresses [start, end) */
 	uint32_t map0, nmap;    /* its entries in tc->map, by TC address */

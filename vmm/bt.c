@@ -249,6 +249,43 @@ static int fetch(struct vcpu *v, uint32_t lin, uint8_t *dst, unsigned len)
 	return -1;
 }
 
+/* EIP is in the guest's vDSO code page, which the guest's CPL 3 may
+ * fetch from (a user fetch walk, setting A as the CPU would). */
+static bool in_vdso(struct vcpu *v)
+{
+	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
+	struct shadow_regs r = system_paging_regs(v, 3);
+	struct shadow_result res = { .phys = lin };
+
+	return v->bt.vdso_frame && v->sys.cpl == 3 && v->cpu.code32 &&
+	       (v->sys.cr0 & CR0_PG) &&
+	       shadow_translate(v->vm->shadow, &r, lin, WALK_FETCH, &res) ==
+	       SHADOW_MAPPED && res.phys / PAGE + 1 == v->bt.vdso_frame;
+}
+
+void bt_user_syscall(struct vcpu *v)
+{
+	static const uint8_t elf[4] = { 0x7F, 'E', 'L', 'F' };
+	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip - 2, phys;
+
+	if (!v->bt.tc || v->bt.vdso_frame || v->sys.cpl != 3 ||
+	    system_peek_ram(v, lin, &phys) < 0 ||
+	    (uint64_t)(phys & ~(PAGE - 1)) + PAGE > v->vm->ram.size ||
+	    memcmp(v->vm->ram.host + (phys & ~(PAGE - 1)), elf, 4))
+		return;
+	v->bt.vdso_frame = phys / PAGE + 1;
+	shadow_noexec(v->vm->shadow, phys / PAGE);
+}
+
+bool bt_vdso_fetch(struct vcpu *v, uint32_t lin)
+{
+	if (!v->bt.vdso_frame ||
+	    lin != v->cpu.seg_base[SEG_CS] + v->cpu.eip || !in_vdso(v))
+		return false;
+	v->vm->counters[CTR_bt_vdso_faults]++;
+	return true;
+}
+
 /* Whether linear page lin is mapped global (or paging is off). */
 static bool page_global(struct vcpu *v, uint32_t lin)
 {
@@ -263,14 +300,14 @@ static bool page_global(struct vcpu *v, uint32_t lin)
 
 /* Fetch and translate the block at EIP: its TC address, or 0 with the
  * fetch's fault delivered (or the VM stopped). */
-static uint32_t translate(struct vcpu *v, bool one_shot)
+static uint32_t translate(struct vcpu *v, bool one_shot, bool keep)
 {
 	static uint8_t buf[PAGE + 16];
 	uint32_t cs_base = v->cpu.seg_base[SEG_CS], lin = cs_base + v->cpu.eip;
 	uint32_t first = PAGE - (lin & (PAGE - 1)), phys;
 	struct tc_src src = { .eip = v->cpu.eip, .cs_base = cs_base,
 	                      .bytes = buf, .one_shot = one_shot,
-	                      .user = v->sys.cpl != 0 };
+	                      .user = v->sys.cpl != 0, .keep = keep };
 	struct cpu_fault next_fault = { .vector = -1 };
 	bool used_next;
 
@@ -307,7 +344,7 @@ static uint32_t translate(struct vcpu *v, bool one_shot)
 		deliver_fault(v);
 		return 0;
 	}
-	if (!one_shot && !src.user && (!trace_frame(v, src.frame[0]) ||
+	if (!one_shot && (!src.user || keep) && (!trace_frame(v, src.frame[0]) ||
 	                  (used_next && !trace_frame(v, src.frame[1]))))
 		tc_invalidate_frame(v->bt.tc, src.frame[0]);  /* not reusable */
 	return t;
@@ -326,26 +363,33 @@ bool bt_prepare(struct vcpu *v)
 		return true;
 	}
 	/* CPL 0, and CPL 3 with the virtual IF off (which direct execution
-	 * would show as on); 16-bit code runs directly. */
-	if ((v->sys.cpl != 0 && (v->cpu.eflags & EFLAGS_IF)) || !v->cpu.code32)
+	 * would show as on) or in the vDSO page; 16-bit code runs directly. */
+	bool vdso = v->bt.vdso_frame && in_vdso(v);
+	if (((v->sys.cpl != 0 && (v->cpu.eflags & EFLAGS_IF)) ||
+	     !v->cpu.code32) && !vdso)
 		return true;
 	*vpage32(TCV_PEND) = intr_maybe_pending(v);
 	if (v->shadow_step) {
-		b->entry = translate(v, true);
+		b->entry = translate(v, true, false);
 		return b->entry != 0;
 	}
 	if (b->resume_ok && b->resume_eip == v->cpu.eip &&
-	    b->resume_cs_base == cs_base &&
+	    b->resume_cs_base == cs_base && b->resume_cpl == v->sys.cpl &&
 	    b->resume_gen == tc_generation(b->tc)) {
 		b->entry = b->resume_tc;
 		v->vm->counters[CTR_bt_resumes]++;
 		return true;
 	}
-	b->entry = v->sys.cpl ? 0 : tc_find(b->tc, v->cpu.eip, cs_base);
-	if (b->entry && cs_base == 0)   /* inline branches look it up too */
-		tc_lookup_insert(b->tc, v->cpu.eip, b->entry);
+	if (vdso) {
+		v->vm->counters[CTR_bt_vdso_entries]++;
+		b->entry = tc_find_user(b->tc, v->cpu.eip, cs_base);
+	} else {
+		b->entry = v->sys.cpl ? 0 : tc_find(b->tc, v->cpu.eip, cs_base);
+		if (b->entry && cs_base == 0)   /* inline branches look it up too */
+			tc_lookup_insert(b->tc, v->cpu.eip, b->entry);
+	}
 	if (!b->entry)
-		b->entry = translate(v, false);
+		b->entry = translate(v, false, vdso);
 	return b->entry != 0;
 }
 
@@ -354,6 +398,7 @@ static void keep_resume(struct vcpu *v, uint32_t tc_addr)
 	v->bt.resume_eip = v->cpu.eip;
 	v->bt.resume_cs_base = v->cpu.seg_base[SEG_CS];
 	v->bt.resume_tc = tc_addr;
+	v->bt.resume_cpl = (uint8_t)v->sys.cpl;
 	v->bt.resume_gen = tc_generation(v->bt.tc);
 	v->bt.resume_ok = true;
 }
@@ -496,7 +541,7 @@ const struct tc_site *bt_callout(struct vcpu *v)
 	uint64_t gen = tc_generation(v->bt.tc);
 	t = tc_find(v->bt.tc, v->cpu.eip, cs_base);
 	if (!t)
-		t = translate(v, false);
+		t = translate(v, false, false);
 	if (t && tc_generation(v->bt.tc) == gen) {   /* no flush in between */
 		tc_chain(v->bt.tc, site, t);
 		keep_resume(v, t);

@@ -55,6 +55,12 @@ struct bt_state {
 	uint64_t resume_gen;
 	bool resume_ok;
 	uint32_t site;             /* the last callout's site */
+	/* The guest vDSO's code frame + 1 (0: not seen yet): the page whose
+	 * int $0x80 Linux's user code calls.  Run translated at CPL 3 (its
+	 * int $0x80 a callout, not a host system call) and never directly:
+	 * the shadow MMU maps it without PROT_EXEC (shadow_noexec). */
+	uint32_t vdso_frame;
+	uint8_t resume_cpl;
 	uint32_t *frames;          /* frames traced for translations */
 	unsigned nframes, maxframes;
 };
@@ -99,5 +105,12 @@ const struct tc_site *bt_callout(struct vcpu *v);
  * a write-traced page.  A store that stops meeting traced pages runs
  * natively again. */
 void bt_forced_store(struct vcpu *v, uint32_t eip, bool traced);
+/* Guest user code made a system call with int $0x80 (EIP past it): if
+ * it sits in the guest's vDSO (a page that starts with an ELF header),
+ * that page runs translated from now on. */
+void bt_user_syscall(struct vcpu *v);
+/* A host fetch fault at CPL 3 on `lin`: true when it is the vDSO's page,
+ * which the next entry runs translated (nothing for the guest to see). */
+bool bt_vdso_fetch(struct vcpu *v, uint32_t lin);
 
 #endif

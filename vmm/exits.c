@@ -217,6 +217,7 @@ static void exit_syscall(struct vcpu *v)
 	/* int $0x80 reached the host's syscall gate and was trapped by the
 	 * seccomp filter before the host kernel ran it: for the guest it is
 	 * INT 0x80, with EIP already past it. */
+	bt_user_syscall(v);
 	system_soft_int(v, 0x80, 2);
 }
 
@@ -312,6 +313,8 @@ static void exit_page_fault(struct vcpu *v)
 	uint32_t lin = (uint32_t)v->exit.cr2;
 	enum shadow_outcome o = SHADOW_OUTSIDE;
 
+	if ((v->exit.error & 0x10) && v->sys.cpl == 3 && bt_vdso_fetch(v, lin))
+		return;                  /* the vDSO: translated from now on */
 	if (v->exit.cr2 < WINDOW_SIZE)
 		o = shadow_fault(v->vm->shadow, &r, lin, v->exit.error, &res);
 	switch (o) {

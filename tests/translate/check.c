@@ -170,7 +170,8 @@ static int find_block(struct check *c, uint32_t start)
 	const struct tc_src *s = c->src;
 	if (!b->valid || b->eip != s->eip || b->cs_base != s->cs_base ||
 	    b->frame[0] != s->frame[0] ||
-	    b->one_shot != (s->one_shot || s->user) ||
+	    b->one_shot != (s->one_shot || (s->user && !s->keep)) ||
+	    b->user != s->user ||
 	    b->end <= b->start)
 		return fail(c, "block %u does not describe its source", c->bi);
 	return 0;

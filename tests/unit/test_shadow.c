@@ -290,6 +290,28 @@ Test(shadow, maps_user_page_with_its_frame_and_rights)
 	cr_assert_eq(ctr[CTR_guest_pf], 0);
 }
 
+/* The vDSO's frame (vmm/bt.c): never executable, mapped alone; its
+ * mappings made before go at once. */
+Test(shadow, the_noexec_frame_maps_alone_and_never_executable)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	map4k(0x40002000, 0x124000, RW | US, RW | US | A | D);
+	map4k(0x40003000, 0x125000, RW | US, RW | US | A | D);
+
+	cr_assert_eq(fault(&u3, 0x40002000, 0), SHADOW_MAPPED);
+	expect_map(0x40002000, 0x124000, "rwxs");
+	shadow_noexec(sh, 0x124);
+	cr_assert(shadow_is_noexec(sh, 0x124000));
+	cr_assert_not(shadow_is_noexec(sh, 0x123000));
+	cr_assert_not(mapped(0x40002000));
+	cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+	expect_map(0x40001000, 0x123000, "rwxs");
+	cr_assert_not(mapped(0x40002000));         /* (not prefaulted with it) */
+	cr_assert_eq(fault(&u3, 0x40002000, HOST_FETCH), SHADOW_MAPPED);
+	expect_map(0x40002000, 0x124000, "rw-s");
+	cr_assert_eq(read_lin(0x40002000), marker(0x124000));
+}
+
 Test(shadow, maps_pieces_of_a_4m_page)
 {
 	map4m(0x00c00000, 0x00400000, RW | US | A | D);

@@ -132,6 +132,25 @@ Test(translate, one_shot_blocks_are_never_found)
 	cr_assert_eq(tc_find(tcfx, 0x1000, 0), 0);
 }
 
+/* CPL 3's translations: found again only with keep, and only by
+ * tc_find_user; CPL 0's only by tc_find. */
+Test(translate, user_blocks_are_found_by_tc_find_user_only_when_kept)
+{
+	struct tc_src s = tcfx_src(0x1000, nop_loop, sizeof(nop_loop));
+	struct tc_src k = tcfx_src(0x2000, nop_loop, sizeof(nop_loop));
+
+	s.user = true;
+	xlate_src(s);
+	cr_assert_eq(tc_find_user(tcfx, 0x1000, 0), 0);
+	s.keep = true;
+	uint32_t a = xlate_src(s);
+	cr_assert_eq(tc_find_user(tcfx, 0x1000, 0), a);
+	cr_assert_eq(tc_find(tcfx, 0x1000, 0), 0);
+	uint32_t b = xlate_src(k);
+	cr_assert_eq(tc_find(tcfx, 0x2000, 0), b);
+	cr_assert_eq(tc_find_user(tcfx, 0x2000, 0), 0);
+}
+
 Test(translate, newest_translation_wins_after_a_remap)
 {
 	uint32_t a = xlate(0x1000, nop_loop, sizeof(nop_loop)), b;
