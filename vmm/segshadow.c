@@ -94,7 +94,7 @@ static void dirty_users(struct vcpu *v, unsigned entry)
 {
 	for (int s = 0; s < SEG_COUNT; s++)
 		if ((v->host_sel[s] >> 3) == entry && (v->host_sel[s] & 4))
-			v->seg_dirty |= 1u << s;
+			v->seg_force |= 1u << s;
 }
 
 /* Host LDT entries 256..261: one private slot per segment register, for
@@ -162,13 +162,26 @@ void system_sync_segments(struct vcpu *v)
 {
 	if (limit_cap(v) != v->seg_cap) {   /* a CPL change, user_top moved */
 		v->seg_cap = limit_cap(v);
-		v->seg_dirty = (1u << SEG_COUNT) - 1;
+		v->seg_force = (1u << SEG_COUNT) - 1;
 	}
+	v->seg_dirty |= v->seg_force;
 	for (int s = 0; s < SEG_COUNT && v->seg_dirty; s++) {
 		if (!(v->seg_dirty & (1u << s)))
 			continue;
 		v->seg_dirty &= ~(1u << s);
 		const struct seg_cache *c = &v->sys.seg[s];
+		struct seg_cache *was = &v->seg_synced[s];
+		/* As last synced, at this CPL, in the same host selector,
+		 * nothing changed under it: the host holds its shadow still
+		 * (most callouts change no segment, but mark them all). */
+		if (!(v->seg_force & (1u << s)) && v->seg_synced_cpl[s] == v->sys.cpl &&
+		    v->seg_synced_host[s] == v->host_sel[s] &&
+		    was->sel == c->sel && was->base == c->base &&
+		    was->limit == c->limit && was->attr == c->attr)
+			continue;
+		v->seg_force &= ~(1u << s);
+		*was = *c;
+		v->seg_synced_cpl[s] = (int8_t)v->sys.cpl;
 		struct user_desc d;
 		unsigned idx = c->sel >> 3;
 
@@ -177,7 +190,7 @@ void system_sync_segments(struct vcpu *v)
 			/* null: any use faults, as it should.  (Host selector 0
 			 * whatever the guest's RPL: AMD's IRETQ to CPL 3, after
 			 * any host interrupt, turns a null 1-3 into 0.) */
-			v->host_sel[s] = 0;
+			v->host_sel[s] = v->seg_synced_host[s] = 0;
 			continue;
 		}
 		idx = host_entry(v, s, idx, &d);
@@ -196,11 +209,13 @@ void system_sync_segments(struct vcpu *v)
 			set_gdt_current(v, idx, false);
 		}
 		set_owner(v, idx, c, true);
-		v->host_sel[s] = (uint16_t)((idx << 3) | 7);
+		v->host_sel[s] = v->seg_synced_host[s] = (uint16_t)((idx << 3) | 7);
 		/* A CPL-0 load of this selector into DS, ES or FS passes the
 		 * same checks as this one into DS, ES, FS or GS (SS's are
 		 * stricter) and loads this entry; VERW (DPL >= RPL, as the
-		 * load checked) asks whether it is writable data. */
+		 * load checked) asks whether it is writable data.  (Only
+		 * here, where the cache was just shadowed: a skipped one may
+		 * predate an LGDT, which cleared the table.) */
 		if (v->bt.tc && v->sys.cpl == 0 && s != SEG_CS &&
 		    !(c->sel & 4) && idx == (unsigned)(c->sel >> 3))
 			tc_seg_load(v->bt.tc, c->sel, v->host_sel[s],
@@ -288,7 +303,7 @@ int segshadow_ldt(struct vcpu *v)
 		set_owner(v, j, &c, ok);
 	}
 	v->ldt_shadowed = n;
-	v->seg_dirty = (1u << SEG_COUNT) - 1;   /* GDT users may have to move */
+	v->seg_force = (1u << SEG_COUNT) - 1;   /* GDT users may have to move */
 	return 0;
 }
 

@@ -109,7 +109,7 @@ static void vcpu_reset(struct vcpu *v, const struct boot_state *boot)
 		v->sys.seg[s] = boot_seg(s == SEG_CS ? boot->cs : boot->ds,
 		                         s == SEG_CS);
 	v->sys.cpl = 0;
-	v->seg_dirty = (1u << SEG_COUNT) - 1;
+	v->seg_dirty = v->seg_force = (1u << SEG_COUNT) - 1;
 	msr_init(&v->msr);
 }
 

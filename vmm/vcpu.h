@@ -67,7 +67,13 @@ struct vcpu {
 	struct cpu_sys sys;            /* CRs, DRs, GDTR/IDTR, caches, CPL */
 	struct msr_state msr;
 	uint16_t host_sel[SEG_COUNT];  /* what the host CPU holds */
-	uint8_t seg_dirty;             /* caches whose host shadow is stale */
+	uint8_t seg_dirty;             /* caches whose host shadow may be stale */
+	uint8_t seg_force;             /* ... and those that are (their host
+	                                * entry changed): synced even when
+	                                * the cache is as last synced */
+	struct seg_cache seg_synced[SEG_COUNT];  /* what the last sync saw */
+	int8_t seg_synced_cpl[SEG_COUNT];        /* and at which CPL */
+	uint16_t seg_synced_host[SEG_COUNT];     /* and the host selector */
 	uint32_t seg_cap;              /* the limit cap the shadows were made
 	                                * with (it depends on the CPL with
 	                                * --user-isolation=segments) */
