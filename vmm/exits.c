@@ -313,7 +313,8 @@ static void exit_page_fault(struct vcpu *v)
 	uint32_t lin = (uint32_t)v->exit.cr2;
 	enum shadow_outcome o = SHADOW_OUTSIDE;
 
-	if ((v->exit.error & 0x10) && v->sys.cpl == 3 && bt_vdso_fetch(v, lin))
+	/* (host error code bit 4: an instruction fetch) */
+	if ((v->exit.error & 0x10u) && v->sys.cpl == 3 && bt_vdso_fetch(v, lin))
 		return;                  /* the vDSO: translated from now on */
 	if (v->exit.cr2 < WINDOW_SIZE)
 		o = shadow_fault(v->vm->shadow, &r, lin, v->exit.error, &res);
