@@ -254,13 +254,24 @@ static int fetch(struct vcpu *v, uint32_t lin, uint8_t *dst, unsigned len)
 static bool in_vdso(struct vcpu *v)
 {
 	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
+	uint32_t pg = lin / PAGE + 1;
 	struct shadow_regs r = system_paging_regs(v, 3);
 	struct shadow_result res = { .phys = lin };
 
-	return v->bt.vdso_frame && v->sys.cpl == 3 && v->cpu.code32 &&
-	       (v->sys.cr0 & CR0_PG) &&
-	       shadow_translate(v->vm->shadow, &r, lin, WALK_FETCH, &res) ==
-	       SHADOW_MAPPED && res.phys / PAGE + 1 == v->bt.vdso_frame;
+	if (!v->bt.vdso_frame || v->sys.cpl != 3 || !v->cpu.code32 ||
+	    !(v->sys.cr0 & CR0_PG))
+		return false;
+	if (pg == v->bt.vdso_yes || pg == v->bt.vdso_no)
+		return pg == v->bt.vdso_yes;
+	if (shadow_translate(v->vm->shadow, &r, lin, WALK_FETCH, &res) !=
+	    SHADOW_MAPPED)
+		return false;     /* (not kept: a TLB keeps no miss either) */
+	bool yes = res.phys / PAGE + 1 == v->bt.vdso_frame;
+	if (yes)
+		v->bt.vdso_yes = pg;
+	else
+		v->bt.vdso_no = pg;
+	return yes;
 }
 
 void bt_user_syscall(struct vcpu *v)
@@ -436,6 +447,7 @@ void bt_load_area(struct vcpu *v)
 
 void bt_mappings_changed(struct vcpu *v, enum tc_map_change what, uint32_t lin)
 {
+	v->bt.vdso_yes = v->bt.vdso_no = 0;
 	if (v->bt.tc)
 		tc_mappings_changed(v->bt.tc, what, lin);
 }

@@ -60,6 +60,10 @@ struct bt_state {
 	 * int $0x80 a callout, not a host system call) and never directly:
 	 * the shadow MMU maps it without PROT_EXEC (shadow_noexec). */
 	uint32_t vdso_frame;
+	/* in_vdso's last answers for mapped pages, linear page + 1 (0:
+	 * none), kept as a TLB keeps translations: until a CR3 load, INVLPG
+	 * or paging change (a page that was not mapped is not kept). */
+	uint32_t vdso_yes, vdso_no;
 	uint8_t resume_cpl;
 	uint32_t *frames;          /* frames traced for translations */
 	unsigned nframes, maxframes;
