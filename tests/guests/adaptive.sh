@@ -8,18 +8,14 @@
 # write is a page-fault exit.
 . "$srcdir/tests/guests/lib.sh"
 
-count() {   # the --stats counter whose description matches $1
-	sed -n "s/^  $1  *\([0-9][0-9]*\)\$/\1/p" "$err" | head -n 1
-}
-
 for mode in bt trap; do
 	run_popek 120 run --mode=$mode --shadow=traced --stats "$GUESTS/paging.elf"
 	expect_status 0
 	expect_no_fail
-	pf=$(sed -n 's/^  page fault  *\([0-9][0-9]*\) .*/\1/p' "$err" | head -n 1)
-	tw=$(count 'shadow MMU: guest writes to write-traced pages emulated')
-	ad=$(count 'bt: stores retranslated as callouts (adaptive)')
-	un=$(count 'bt: adaptive stores native again (no traced page met)')
+	pf=$(stats_count 'page fault')
+	tw=$(stats_count 'shadow MMU: guest writes to write-traced pages emulated')
+	ad=$(stats_count 'bt: stores retranslated as callouts (adaptive)')
+	un=$(stats_count 'bt: adaptive stores native again (no traced page met)')
 	expectations=$((expectations + 1))
 	if [ "$mode" = bt ] && [ "${ad:-0}" -ge 1 ] && [ "${pf:-0}" -lt "${tw:-0}" ] &&
 		[ "${un:-0}" -ge 1 ] && [ "${un:-0}" -lt "$ad" ]; then

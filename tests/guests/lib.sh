@@ -152,6 +152,12 @@ expect_no_err() {
 	fi
 }
 
+# The first number on the --stats line (a counter, or an exit reason's
+# count) whose description matches $1 (a sed BRE) in the last run's stderr.
+stats_count() {
+	sed -n "s/^  $1  *\([0-9][0-9]*\).*/\1/p" "$err" | head -n 1
+}
+
 expect_no_fail() {
 	local fails n
 	expectations=$((expectations + 1))

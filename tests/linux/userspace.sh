@@ -70,11 +70,8 @@ expect_no_fail
 
 # The guest's system calls go through its vDSO, which popek runs
 # translated (vmm/bt.c): after the first few, none is a host int $0x80.
-stat() {   # the --stats count whose description matches $1
-	sed -n "s/^  $1  *\([0-9][0-9]*\).*/\1/p" "$err" | head -n 1
-}
-vdso=$(stat 'bt: entries into the guest vDSO, run translated')
-int80=$(stat 'host syscall trap (int $0x80, seccomp)')
+vdso=$(stats_count 'bt: entries into the guest vDSO, run translated')
+int80=$(stats_count 'host syscall trap (int $0x80, seccomp)')
 expectations=$((expectations + 1))
 if [ "${vdso:-0}" -ge 1000 ] && [ "${int80:-0}" -lt $((${vdso:-0} / 20)) ]; then
 	met "vDSO run translated: $vdso entries, ${int80:-0} host int \$0x80 traps"
