@@ -39,6 +39,8 @@ struct shadow {
 	uint32_t pkru_user;          /* PKRU while the guest runs at CPL 3 */
 	int entered;                 /* CPL class of the last entry, -1 none */
 	uint32_t noexec;             /* shadow_noexec's frame + 1, 0: none */
+	uint32_t alias;              /* shadow_alias's frame + 1, 0: none */
+	int alias_fd;
 	uint64_t *bits[M_COUNT];
 	uint32_t count[M_COUNT];     /* pages set (upper bound for M_MAPPED) */
 	/* Reverse map, guest frame -> linear pages mapping it: page and
@@ -170,14 +172,15 @@ static void flush_all(struct shadow *s)
 /* Map n pages at linear page pg onto guest frames frame.. (one host
  * mapping), with the supervisor key when `super`. */
 static int map_run(struct shadow *s, uint32_t pg, uint32_t n, uint32_t frame,
-                   int prot, bool super)
+                   int prot, bool super, bool alias)
 {
 	void *at = (void *)((uintptr_t)pg * PAGE);
 	size_t len = (size_t)n * PAGE;
 
 	for (int attempt = 0; ; attempt++) {
 		void *p = mmap(at, len, prot, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
-		               s->cfg.ram->fd, (off_t)frame * PAGE);
+		               alias ? s->alias_fd : s->cfg.ram->fd,
+		               alias ? 0 : (off_t)frame * PAGE);
 		int e = errno;
 		if (p != MAP_FAILED &&
 		    (!super || s->pkey < 0 ||
@@ -362,7 +365,16 @@ enum shadow_outcome shadow_fault(struct shadow *s, const struct shadow_regs *r,
 	           s->noexec - 1 < w.phys / PAGE + n) {
 		n = s->noexec - 1 - w.phys / PAGE;
 	}
-	if (map_run(s, pg, n, w.phys / PAGE, prot, super) < 0) {
+	/* The aliased frame: its user mappings alone, onto the alias. */
+	bool alias = s->alias && s->alias - 1 == w.phys / PAGE && !super;
+	if (alias) {
+		prot &= ~PROT_WRITE;
+		n = 1;
+	} else if (s->alias && s->alias - 1 >= w.phys / PAGE &&
+	           s->alias - 1 < w.phys / PAGE + n) {
+		n = s->alias - 1 == w.phys / PAGE ? 1 : s->alias - 1 - w.phys / PAGE;
+	}
+	if (map_run(s, pg, n, w.phys / PAGE, prot, super, alias) < 0) {
 		out->phys = w.phys;
 		return SHADOW_HOST_FAIL;
 	}
@@ -446,6 +458,20 @@ void shadow_noexec(struct shadow *s, uint32_t frame)
 		return;
 	s->noexec = frame + 1;
 	/* Every mapping of it refaults, without PROT_EXEC from now on. */
+	for (uint32_t p = s->rhead[frame]; p; ) {
+		uint32_t next = s->rnext[p - 1];
+		unmap_run(s, p - 1, 1);
+		p = next;
+	}
+}
+
+void shadow_alias(struct shadow *s, uint32_t frame, int fd)
+{
+	if (frame >= s->nframes)
+		return;
+	s->alias = fd >= 0 ? frame + 1 : 0;
+	s->alias_fd = fd;
+	/* Every mapping of it refaults, its user ones onto the alias. */
 	for (uint32_t p = s->rhead[frame]; p; ) {
 		uint32_t next = s->rnext[p - 1];
 		unmap_run(s, p - 1, 1);

@@ -116,6 +116,10 @@ void shadow_invlpg(struct shadow *s, uint32_t lin);
  * faults, every other access is as usual.  Its mappings refault now. */
 void shadow_noexec(struct shadow *s, uint32_t frame);
 bool shadow_is_noexec(const struct shadow *s, uint32_t phys);
+/* One guest frame whose user mappings show another page, page 0 of fd,
+ * read-only (the vDSO patched for --vdso=gate: vmm/bt.c); its supervisor
+ * mappings stay the frame.  fd < 0: none.  Its mappings refault now. */
+void shadow_alias(struct shadow *s, uint32_t frame, int fd);
 
 /* A host page fault at `lin` with host error code `host_err` (bit 1
  * write, bit 4 instruction fetch) while the guest ran with `r`. */

@@ -125,7 +125,7 @@ struct tc *tc_new(const struct tc_ops *ops, void *area, void (*entry)(void),
 		tc_free(tc);
 		return NULL;
 	}
-	if (tramp_len > PAGE) {
+	if (tramp_len > TC_GATE - TC_TRAMP) {
 		snprintf(err, errlen, "the callout trampoline is too long");
 		tc_free(tc);
 		return NULL;
@@ -205,6 +205,20 @@ void tc_free(struct tc *tc)
 uint64_t tc_gs_base(const struct tc *tc)
 {
 	return tc->gs_base;
+}
+
+uint64_t tc_key_addr(const struct tc *tc)
+{
+	return tc->gs_base ? (uint64_t)(uintptr_t)tc->key : 0;
+}
+
+int tc_install_gate(struct tc *tc, const void *code, size_t len)
+{
+	(void)tc;
+	if (len > TC_TRAMP + PAGE - TC_GATE)
+		return -1;
+	memcpy(tc_ptr(TC_GATE), code, len);
+	return 0;
 }
 
 uint64_t tc_generation(const struct tc *tc)

@@ -80,6 +80,9 @@
 #define TC_VPAGE_SIZE 0x100000               /* what TC code sees via %gs */
 #define TC_KEYPAGE    (TC_BASE + 0xFE000)    /* the key page without FSGSBASE */
 #define TC_TRAMP      (TC_BASE + 0xFF000)
+#define TC_GATE       (TC_TRAMP + 0x800)     /* the vDSO gate (vmm/switch.h) */
+#define TC_GATE_CS    0x837                  /* BT_TC_CS_SEL (vmm/bt.h) */
+#define TC_SITE_GATE  0xFFFFFFFFu            /* its callouts' site number */
 #define TC_STUBS      (TC_BASE + 0x100000)
 #define TC_STUB_SIZE  16
 #define TC_CODE       (TC_BASE + 0x200000)
@@ -186,6 +189,12 @@ struct tc *tc_new(const struct tc_ops *ops, void *area, void (*entry)(void),
  * TC_SIZE (so that the trampoline finds the page with one LEA, leaving
  * the guest's flags alone).  0 without key_in_gs. */
 uint64_t tc_gs_base(const struct tc *tc);
+/* The key page's address (4 GiB-aligned) when it is kept in GS base
+ * bits, 0 when it is TC_KEYPAGE (no FSGSBASE). */
+uint64_t tc_key_addr(const struct tc *tc);
+/* Copy the vDSO gate's code (vmm/switch.h) to TC_GATE: 0, or -1 when it
+ * does not fit in the trampoline page's second half. */
+int tc_install_gate(struct tc *tc, const void *code, size_t len);
 void tc_free(struct tc *tc);
 
 /* The translation of the block at (cs_base, eip) whose frames still

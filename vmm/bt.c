@@ -24,17 +24,23 @@
 #include "vmm/vm.h"
 #include "vmm/intr.h"
 #include "translate/tc.h"
+#include "vmm/switch.h"
 
 #include <signal.h>
 
 #include <asm/ldt.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define PAGE 4096u
+
+static int gate_init(struct vcpu *v, char *err, size_t errlen);
+static bool gate_start(struct vcpu *v, uint32_t phys);
 
 static volatile uint32_t *vpage32(uint32_t off)
 {
@@ -186,6 +192,7 @@ int bt_init(struct vcpu *v, char *err, size_t errlen)
 	                      .force_callout = force_callout,
 	                      .ctx = v, .counters = v->vm->counters };
 
+	v->bt.no_vdso_fast = v->vm->cfg.vdso == VDSO_TRANSLATED;
 	if (vcpu_ldt_flat(BT_TC_CS_INDEX, true) < 0 || write_gs_segment() < 0) {
 		snprintf(err, errlen, "cannot write the translation cache's code "
 		         "and data segments into the host LDT");
@@ -203,11 +210,19 @@ int bt_init(struct vcpu *v, char *err, size_t errlen)
 	const char *te = key_in_gs ? popek_tramp_key_end : popek_tramp_fixed_end;
 	v->bt.tc = tc_new(&ops, v->area, popek_callout, t, (size_t)(te - t),
 	                  key_in_gs, err, errlen);
-	return v->bt.tc ? 0 : -1;
+	if (!v->bt.tc)
+		return -1;
+	return gate_init(v, err, errlen);
 }
 
 void bt_free(struct vcpu *v)
 {
+	if (v->bt.gate_page) {
+		munmap(v->bt.gate_page, PAGE);
+		close(v->bt.gate_fd);
+	}
+	v->bt.gate_page = NULL;
+	v->bt.gate_fd = -1;
 	tc_free(v->bt.tc);
 	free(v->bt.frames);
 	v->bt.tc = NULL;
@@ -279,10 +294,12 @@ void bt_user_syscall(struct vcpu *v)
 	static const uint8_t elf[4] = { 0x7F, 'E', 'L', 'F' };
 	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip - 2, phys;
 
-	if (!v->bt.tc || v->bt.vdso_frame || v->sys.cpl != 3 ||
-	    system_peek_ram(v, lin, &phys) < 0 ||
+	if (!v->bt.tc || v->bt.vdso_frame || v->bt.gate_frame ||
+	    v->sys.cpl != 3 || system_peek_ram(v, lin, &phys) < 0 ||
 	    (uint64_t)(phys & ~(PAGE - 1)) + PAGE > v->vm->ram.size ||
 	    memcmp(v->vm->ram.host + (phys & ~(PAGE - 1)), elf, 4))
+		return;
+	if (v->vm->cfg.vdso == VDSO_GATE && gate_start(v, phys))
 		return;
 	v->bt.vdso_frame = phys / PAGE + 1;
 	shadow_noexec(v->vm->shadow, phys / PAGE);
@@ -295,6 +312,256 @@ bool bt_vdso_fetch(struct vcpu *v, uint32_t lin)
 		return false;
 	v->vm->counters[CTR_bt_vdso_faults]++;
 	return true;
+}
+
+/* --- __kernel_vsyscall, taken by the monitor ------------------------------
+ *
+ * Linux's 32-bit vDSO enters the kernel through __kernel_vsyscall: push
+ * ECX, EDX, EBP; the SYSENTER/SYSCALL alternative, here left as a 4-byte
+ * NOP (popek shows neither, or SEP only where the host runs it); INT 0x80;
+ * and at int80_landing_pad, where the kernel's IRET returns, pop EBP, EDX,
+ * ECX and RET.  Run translated, that is a TC entry and a callout on each
+ * side of the call; the monitor does the same work itself when the bytes
+ * at EIP are exactly these, with the guest's CPL 3 rights on the stack (a
+ * fault there goes to the guest as the vDSO's own access would have). */
+static const uint8_t vsys_entry[] = { 0x51, 0x52, 0x55 };  /* then NOP4, INT 0x80 */
+static const uint8_t vsys_nop4[][4] = {
+	{ 0x8D, 0x74, 0x26, 0x00 },       /* lea 0(%esi,%eiz), %esi */
+	{ 0x0F, 0x1F, 0x40, 0x00 },       /* nopl 0(%eax) */
+	{ 0x90, 0x90, 0x90, 0x90 },
+};
+static const uint8_t vsys_land[] = { 0x5D, 0x5A, 0x59, 0xC3 };
+
+/* The vDSO frame's bytes at EIP (which in_vdso found in it). */
+static bool vdso_code_is(struct vcpu *v, unsigned skip, const uint8_t *want,
+                         unsigned len)
+{
+	uint32_t off = (v->cpu.seg_base[SEG_CS] + v->cpu.eip + skip) & (PAGE - 1);
+
+	return off + len <= PAGE &&
+	       !memcmp(v->vm->ram.host + (uint64_t)(v->bt.vdso_frame - 1) * PAGE +
+	               off, want, len);
+}
+
+/* One CPL 3 access to the guest's stack: 0, or -1 with its fault in
+ * v->fault (guest_access: #PF, CR2 set). */
+static int user_stack(struct vcpu *v, uint32_t esp, void *buf, unsigned len,
+                      bool write)
+{
+	int r;
+
+	v->user_access = true;
+	r = write ? guest_write(v, v->cpu.seg_base[SEG_SS] + esp, buf, len) :
+	            guest_read(v, v->cpu.seg_base[SEG_SS] + esp, buf, len);
+	v->user_access = false;
+	return r;
+}
+
+/* __kernel_vsyscall from its entry to the INT 0x80, included. */
+static void vsys_call(struct vcpu *v)
+{
+	uint32_t esp = v->cpu.gpr[R_ESP];
+	uint32_t push[3] = { v->cpu.gpr[R_EBP], v->cpu.gpr[R_EDX],
+	                     v->cpu.gpr[R_ECX] };
+
+	if (user_stack(v, esp - 12, push, sizeof(push), true) < 0) {
+		deliver_fault(v);        /* the first PUSH's */
+		return;
+	}
+	v->cpu.gpr[R_ESP] = esp - 12;
+	v->cpu.eip += 9;
+	system_soft_int(v, 0x80, 2);
+}
+
+/* The offset of __kernel_vsyscall in a vDSO code page (entry, NOP4, INT
+ * 0x80, landing pad), or -1: found exactly once. */
+static int vsys_find(const uint8_t *page)
+{
+	int at = -1;
+
+	for (unsigned off = 0; off + 13 <= PAGE; off++) {
+		if (memcmp(page + off, vsys_entry, 3) || page[off + 7] != 0xCD ||
+		    page[off + 8] != 0x80 ||
+		    memcmp(page + off + 9, vsys_land, sizeof(vsys_land)))
+			continue;
+		unsigned i = 0;
+		while (i < 3 && memcmp(page + off + 3, vsys_nop4[i], 4))
+			i++;
+		if (i == 3)
+			continue;
+		if (at >= 0)
+			return -1;
+		at = (int)off;
+	}
+	return at;
+}
+
+/* --- the vDSO gate (--vdso=gate) ------------------------------------------
+ *
+ * Guest user code that calls __kernel_vsyscall sees, in place of its
+ * first 7 bytes (the three PUSHes and the NOP), `lcall $TC_GATE_CS,
+ * $TC_GATE`: the shadow MMU maps a patched copy of the vDSO frame for
+ * user mappings (shadow_alias), executable, and the kernel's own view of
+ * the frame stays exact.  The gate (vmm/switch.S) reaches popek_callout
+ * without a host signal; the monitor pops the far call's return address,
+ * does the PUSHes and the INT 0x80 (vsys_call), and the kernel's IRET
+ * returns to the landing pad, which runs natively.  The price: the key
+ * page's address sits in GS base bits 32..63 while guest user code runs,
+ * where 64-bit code can read it (docs/escape.md).  A write to the frame
+ * drops the copy and patches it again. */
+
+static int gate_patch(struct vcpu *v)
+{
+	const uint8_t *frame = v->vm->ram.host + (uint64_t)(v->bt.gate_frame - 1) * PAGE;
+	uint8_t *p = v->bt.gate_page;
+	uint32_t to = TC_GATE;
+	uint16_t cs = TC_GATE_CS;
+	int off = vsys_find(frame);
+
+	if (off < 0)
+		return -1;
+	memcpy(p, frame, PAGE);
+	p[off] = 0x9A;                        /* lcall ptr16:32 */
+	memcpy(p + off + 1, &to, 4);
+	memcpy(p + off + 5, &cs, 2);
+	v->bt.gate_off = (uint32_t)off;
+	return 0;
+}
+
+/* The tracer: the vDSO frame was written (the kernel patching it). */
+static void gate_frame_written(void *ctx, uint32_t phys, unsigned len)
+{
+	struct vcpu *v = ctx;
+	uint32_t f = v->bt.gate_frame - 1;
+
+	(void)phys, (void)len;
+	if (gate_patch(v) < 0) {          /* no __kernel_vsyscall left */
+		shadow_trace(v->vm->shadow, v->bt.gate_tracer, f, false);
+		shadow_alias(v->vm->shadow, f, -1);
+		v->bt.gate_key = 0;
+		v->bt.gate_frame = 0;
+		return;
+	}
+	shadow_alias(v->vm->shadow, f, v->bt.gate_fd);
+}
+
+static int gate_init(struct vcpu *v, char *err, size_t errlen)
+{
+	_Static_assert(TC_GATE_CS == BT_TC_CS_SEL, "TC_GATE_CS");
+	v->bt.gate_fd = -1;
+	if (v->vm->cfg.vdso != VDSO_GATE)
+		return 0;
+	if (!tc_key_addr(v->bt.tc)) {
+		snprintf(err, errlen, "--vdso=gate needs FSGSBASE on the host "
+		         "(Linux 5.9 or later, not booted with nofsgsbase)");
+		return -1;
+	}
+	if (tc_install_gate(v->bt.tc, popek_gate,
+	                    (size_t)(popek_gate_end - popek_gate)) < 0) {
+		snprintf(err, errlen, "the vDSO gate does not fit its page");
+		return -1;
+	}
+	v->bt.gate_fd = memfd_create("popek-vdso-gate", MFD_CLOEXEC);
+	if (v->bt.gate_fd < 0 || ftruncate(v->bt.gate_fd, PAGE) < 0 ||
+	    (v->bt.gate_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+	                            MAP_SHARED, v->bt.gate_fd, 0)) == MAP_FAILED) {
+		snprintf(err, errlen, "cannot make the vDSO gate's page: %s",
+		         strerror(errno));
+		if (v->bt.gate_fd >= 0)
+			close(v->bt.gate_fd);
+		v->bt.gate_page = NULL;
+		return -1;
+	}
+	v->bt.gate_tracer = shadow_add_tracer(v->vm->shadow, gate_frame_written, v);
+	if (v->bt.gate_tracer < 0) {
+		snprintf(err, errlen, "no write tracer left for the vDSO gate");
+		return -1;
+	}
+	return 0;
+}
+
+/* The first INT 0x80 from the vDSO page at phys: patch it.  False when
+ * this vDSO has no __kernel_vsyscall popek knows (then: --vdso=fast). */
+static bool gate_start(struct vcpu *v, uint32_t phys)
+{
+	struct shadow *s = v->vm->shadow;
+	uint32_t f = phys / PAGE;
+
+	v->bt.gate_frame = f + 1;
+	if (gate_patch(v) < 0) {
+		v->bt.gate_frame = 0;
+		return false;
+	}
+	shadow_trace(s, v->bt.gate_tracer, f, true);
+	shadow_alias(s, f, v->bt.gate_fd);
+	v->bt.gate_key = tc_key_addr(v->bt.tc);
+	return true;
+}
+
+/* EXIT_VDSO_GATE: the far call's return address (just past the patched
+ * bytes) and CS are on the guest's stack. */
+void bt_gate_call(struct vcpu *v)
+{
+	uint32_t esp = v->cpu.gpr[R_ESP], ret[2], phys;
+	struct shadow_regs r = system_paging_regs(v, 3);
+	struct shadow_result res = { .phys = 0 };
+	bool ok = v->bt.gate_frame && v->sys.cpl == 3 && esp <= 0xFFFFFFF7u &&
+	          user_stack(v, esp, ret, sizeof(ret), false) == 0;
+
+	if (ok) {
+		uint32_t lin = v->cpu.seg_base[SEG_CS] + ret[0] - 7;
+		ok = (lin & (PAGE - 1)) == v->bt.gate_off &&
+		     shadow_translate(v->vm->shadow, &r, lin, WALK_FETCH, &res) ==
+		     SHADOW_MAPPED && (phys = res.phys / PAGE) + 1 == v->bt.gate_frame;
+	}
+	if (!ok) {
+		/* Not a call from the patched vDSO: as hardware, a far call to
+		 * a selector the guest's LDT does not have. */
+		v->fault.vector = -1;
+		system_deliver(v, VEC_GP, INT_EXCEPTION, true, TC_GATE_CS & ~3u);
+		return;
+	}
+	v->cpu.gpr[R_ESP] = esp + 8;
+	v->cpu.eip = ret[0] - 7;
+	vsys_call(v);
+}
+
+/* At CPL 3 in the vDSO: the entry or the landing pad done here.  True
+ * when the guest state moved on (the caller starts over). */
+static bool vdso_fast(struct vcpu *v)
+{
+	const struct seg_cache *ss = &v->sys.seg[SEG_SS];
+	uint32_t esp = v->cpu.gpr[R_ESP];
+
+	/* (a flat 32-bit stack far from its ends, no guest TF) */
+	if ((v->cpu.eflags & EFLAGS_TF) || v->shadow_step ||
+	    !SEG_ATTR_DB(ss->attr) || ss->limit != 0xFFFFFFFFu ||
+	    (SEG_ATTR_TYPE(ss->attr) & 4) || esp < 16 || esp > 0xFFFFFFF0u)
+		return false;
+	if (vdso_code_is(v, 0, vsys_entry, 3) &&
+	    vdso_code_is(v, 7, (const uint8_t[]){ 0xCD, 0x80 }, 2)) {
+		unsigned i = 0;
+		while (i < 3 && !vdso_code_is(v, 3, vsys_nop4[i], 4))
+			i++;
+		if (i == 3)
+			return false;
+		v->vm->counters[CTR_bt_vdso_fast_calls]++;
+		vsys_call(v);
+		return true;
+	}
+	if (vdso_code_is(v, 0, vsys_land, sizeof(vsys_land))) {
+		uint32_t pop[4];
+		if (user_stack(v, esp, pop, sizeof(pop), false) < 0)
+			return false;            /* translated: it faults there */
+		v->cpu.gpr[R_EBP] = pop[0];
+		v->cpu.gpr[R_EDX] = pop[1];
+		v->cpu.gpr[R_ECX] = pop[2];
+		v->cpu.eip = pop[3];
+		v->cpu.gpr[R_ESP] = esp + 16;
+		v->vm->counters[CTR_bt_vdso_fast_returns]++;
+		return true;
+	}
+	return false;
 }
 
 /* Whether linear page lin is mapped global (or paging is off). */
@@ -376,6 +643,8 @@ bool bt_prepare(struct vcpu *v)
 	/* CPL 0, and CPL 3 with the virtual IF off (which direct execution
 	 * would show as on) or in the vDSO page; 16-bit code runs directly. */
 	bool vdso = v->bt.vdso_frame && in_vdso(v);
+	if (vdso && !v->bt.no_vdso_fast && vdso_fast(v))
+		return false;            /* moved on: the run loop starts over */
 	if (((v->sys.cpl != 0 && (v->cpu.eflags & EFLAGS_IF)) ||
 	     !v->cpu.code32) && !vdso)
 		return true;
@@ -423,6 +692,7 @@ void bt_load_area(struct vcpu *v)
 	a->sel[SEG_CS] = BT_TC_CS_SEL;
 	a->sel[SEG_GS] = BT_TC_GS_SEL;
 	a->gsbase = tc_gs_base(v->bt.tc);
+	a->gskey = 0;
 	a->eip = v->bt.entry;
 	/* PUSH of a null register gives 0 inline only while no register
 	 * holds a null with an RPL (translate/tc.h) */
@@ -466,14 +736,51 @@ static void guest_view(struct vcpu *v)
 	v->cpu.eflags = (v->cpu.eflags & ~EFLAGS_IF) | (*vpage32(TCV_VIF) & EFLAGS_IF);
 }
 
+/* After a direct entry with the gate on: whether guest user code came
+ * through it (a callout with the gate's site, or its HLT). */
+static void gate_exit(struct vcpu *v)
+{
+	struct switch_area *a = v->area;
+
+	if (a->callout && a->site == TC_SITE_GATE) {
+		a->callout = 0;
+		memcpy(v->cpu.gpr, a->gpr, sizeof(v->cpu.gpr));
+		v->cpu.eflags = (v->cpu.eflags & ~EFLAGS_LIVE) |
+		                (a->xflags & EFLAGS_LIVE);
+		memcpy(v->host_sel, a->sel, sizeof(v->host_sel));
+		v->host_sel[SEG_DS] = a->exit_sel[0];
+		v->host_sel[SEG_ES] = a->exit_sel[1];
+		v->host_sel[SEG_FS] = a->exit_sel[2];
+		v->host_sel[SEG_GS] = a->exit_sel[3];
+		v->host_sel[SEG_SS] = a->exit_sel[4];
+	} else if (v->host_sel[SEG_CS] == BT_TC_CS_SEL &&
+	           (v->cpu.eip == TC_GATE || v->cpu.eip == TC_GATE +
+	            (uint32_t)(popek_gate_nokey - popek_gate))) {
+		/* its HLT, or a signal (a kick) before its first instruction:
+		 * the far call is done, nothing else */
+		v->host_sel[SEG_CS] = a->sel[SEG_CS];
+		if (v->cpu.eip != TC_GATE)
+			v->vm->counters[CTR_bt_gate_nokey]++;
+	} else {
+		return;
+	}
+	v->exit.reason = EXIT_VDSO_GATE;
+	v->exit.signo = 0;
+	v->exit.vector = -1;
+	v->exit.error = 0;
+}
+
 void bt_after_exit(struct vcpu *v)
 {
 	struct switch_area *a = v->area;
 	uint32_t eip;
 
 	v->bt.from_tc = false;
-	if (!v->bt.entry)
+	if (!v->bt.entry) {
+		if (v->bt.gate_key)
+			gate_exit(v);
 		return;
+	}
 	v->bt.resume_ok = false;
 	if (a->callout) {
 		a->callout = 0;

@@ -64,6 +64,15 @@ struct bt_state {
 	 * none), kept as a TLB keeps translations: until a CR3 load, INVLPG
 	 * or paging change (a page that was not mapped is not kept). */
 	uint32_t vdso_yes, vdso_no;
+	bool no_vdso_fast;         /* --vdso=translated: no vdso_fast */
+	/* --vdso=gate: the key page's address once the vDSO is patched (FS
+	 * base bits 32..63 at direct entries), the vDSO frame + 1 and where
+	 * in it __kernel_vsyscall is, the patched copy (its memfd and the
+	 * monitor's view of it), the tracer that sees the frame written. */
+	uint64_t gate_key;
+	uint32_t gate_frame, gate_off;
+	int gate_fd, gate_tracer;
+	uint8_t *gate_page;
 	uint8_t resume_cpl;
 	uint32_t *frames;          /* frames traced for translations */
 	unsigned nframes, maxframes;
@@ -116,5 +125,8 @@ void bt_user_syscall(struct vcpu *v);
 /* A host fetch fault at CPL 3 on `lin`: true when it is the vDSO's page,
  * which the next entry runs translated (nothing for the guest to see). */
 bool bt_vdso_fetch(struct vcpu *v, uint32_t lin);
+/* EXIT_VDSO_GATE: guest user code called the patched __kernel_vsyscall
+ * (--vdso=gate): its INT 0x80, as the vDSO would have made it. */
+void bt_gate_call(struct vcpu *v);
 
 #endif

@@ -455,6 +455,7 @@ static void (*const handlers[EXIT_MAX])(struct vcpu *) = {
 	[EXIT_PAGE_FAULT] = exit_page_fault,
 	[EXIT_ENTRY_FAULT] = exit_entry_fault,
 	[EXIT_KICK] = exit_kick,
+	[EXIT_VDSO_GATE] = bt_gate_call,
 };
 
 /* EIP: where the guest was entered (for a callout, the site's own guest

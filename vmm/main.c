@@ -75,6 +75,17 @@ static void usage(FILE *f)
 "                    there on bare metal, off under a hypervisor (a #UD\n"
 "                    costs more there than int $0x80); off: SEP hidden,\n"
 "                    both are #UD for the guest\n"
+"  --vdso=fast|translated|gate\n"
+"                    how a Linux guest's system calls through its vDSO\n"
+"                    (--mode=bt) reach the kernel: fast (default): the\n"
+"                    monitor does __kernel_vsyscall's entry and return\n"
+"                    itself, one host fault per call; translated: the\n"
+"                    vDSO runs translated; gate: guest user code sees a\n"
+"                    patched __kernel_vsyscall that far-calls into popek,\n"
+"                    no host signal (about twice as fast), but the key\n"
+"                    to popek's memory is then in GS base, where guest\n"
+"                    user code can read it (docs/escape.md): trusted\n"
+"                    guests only; needs FSGSBASE\n"
 "\n"
 "exit status: the value the guest wrote to the debug-exit port 0xf4;\n"
 "0 on guest power-off; 2 on popek's own errors (bad options, bad image,\n"
@@ -119,7 +130,7 @@ static int parse_disk(char *arg, struct vm_config *cfg)
 
 enum { OPT_APPEND = 256, OPT_INITRD, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
        OPT_TRACE_MSR, OPT_NO_PKU, OPT_NO_USER_ISOLATION, OPT_USER_ISOLATION,
-       OPT_SHADOW, OPT_SERIAL, OPT_DISK, OPT_SYSENTER,
+       OPT_SHADOW, OPT_SERIAL, OPT_DISK, OPT_SYSENTER, OPT_VDSO,
        OPT_HELP };
 
 static const struct option run_opts[] = {
@@ -137,6 +148,7 @@ static const struct option run_opts[] = {
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "sysenter", required_argument, NULL, OPT_SYSENTER },
+	{ "vdso", required_argument, NULL, OPT_VDSO },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0, 0, 0, 0 },
 };
@@ -214,6 +226,16 @@ static int cmd_run(int argc, char **argv)
 			case -1:
 				return bad("--sysenter=%s: give auto, on or off", optarg);
 			}
+			break;
+		case OPT_VDSO:
+			if (!strcmp(optarg, "fast"))
+				cfg.vdso = VDSO_FAST;
+			else if (!strcmp(optarg, "translated"))
+				cfg.vdso = VDSO_TRANSLATED;
+			else if (!strcmp(optarg, "gate"))
+				cfg.vdso = VDSO_GATE;
+			else
+				return bad("--vdso=%s: give fast, translated or gate", optarg);
 			break;
 		case OPT_HELP: usage(stdout); return 0;
 		case ':': return bad("option %s needs a value", argv[optind - 1]);

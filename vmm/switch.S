@@ -90,6 +90,13 @@ popek_enter_begin:
 	test	%rax, %rax
 	jz	3f
 	wrgsbase %rax
+3:	mov	SA_GSKEY(%rdi), %rax	/* the gate's key over GS's own base */
+	test	%rax, %rax
+	jz	3f
+	rdgsbase %r8
+	mov	%r8d, %r8d
+	or	%r8, %rax
+	wrgsbase %rax
 3:	xor	%r8d, %r8d		/* no monitor values for 64-bit guest code */
 	xor	%r9d, %r9d
 	xor	%r10d, %r10d
@@ -209,6 +216,8 @@ popek_callout:
 	mov	%ds, SA_EXIT_SEL+0(%rax)	/* inline loads may have changed */
 	mov	%es, SA_EXIT_SEL+2(%rax)	/* DS, ES and FS (translate/inline.c) */
 	mov	%fs, SA_EXIT_SEL+4(%rax)
+	mov	%gs, SA_EXIT_SEL+6(%rax)	/* (the vDSO gate's: guest user code */
+	mov	%ss, SA_EXIT_SEL+8(%rax)	/* may have loaded them) */
 	mov	%ecx, SA_GPR+4(%rax)
 	mov	%edx, SA_GPR+8(%rax)
 	mov	%ebx, SA_GPR+12(%rax)
@@ -269,6 +278,45 @@ popek_tramp_fixed:
 	mov	$TC_KEYPAGE, %eax
 	jmp	*TCK_ENTRY(%rax)
 popek_tramp_fixed_end:
+
+/* The vDSO gate (switch.h), copied to TC_GATE: absolute addresses and
+ * RIP-relative ones within the template only.  Entered from guest user
+ * code by `lcall $BT_TC_CS_SEL, $TC_GATE` with every register the
+ * guest's; no flag may change (the guest's EFLAGS are saved by
+ * popek_callout), so the key is tested with LEA, NOT and JRCXZ.  R8-R11
+ * are free: compatibility mode has none of the guest's there. */
+	.globl popek_gate
+	.globl popek_gate_nokey
+	.globl popek_gate_end
+popek_gate:
+	.code32
+	ljmp	$HOST_CS64, $(TC_GATE + (1f - popek_gate))
+	.code64
+1:	movabs	%rax, TC_VPAGE + TCV_RAX
+	mov	$TC_SITE_GATE, %eax
+	movabs	%eax, TC_VPAGE + TCV_SITE
+	mov	%rcx, %r10
+	rdgsbase %rcx
+	mov	%ecx, %r11d		/* GS base minus its low half: the key */
+	not	%r11
+	lea	1(%rcx,%r11), %rcx
+	jrcxz	2f
+	mov	%rcx, %rax
+	mov	%r10, %rcx
+	xor	%r10d, %r10d
+	xor	%r11d, %r11d
+	jmp	*TCK_ENTRY(%rax)
+2:	mov	%r10, %rcx		/* no key: back to 32-bit code, and HLT */
+	xor	%r10d, %r10d
+	movabs	TC_VPAGE + TCV_RAX, %rax
+	ljmpl	*3f(%rip)
+3:	.long	TC_GATE + (popek_gate_nokey - popek_gate)
+	.word	TC_GATE_CS
+	.code32
+popek_gate_nokey:
+	hlt
+	.code64
+popek_gate_end:
 
 /* The signal entry jumps here on the monitor stack that popek_enter left. */
 	.globl popek_resume

@@ -54,7 +54,8 @@
 #define SA_VCPU           32
 #define SA_WRFSBASE       40   /* 1: use wrfsbase, 0: arch_prctl */
 #define SA_KICKED         44   /* a kick arrived while in the monitor */
-#define SA_EXIT_SEL       48   /* u16 ds, es, fs, gs at signal entry */
+#define SA_EXIT_SEL       48   /* u16 ds, es, fs, gs at signal entry;
+                                * popek_callout: ds, es, fs, gs, ss */
 #define SA_GPR            64   /* u32 eax ecx edx ebx esp ebp esi edi */
 #define SA_EIP            96
 #define SA_EFLAGS         100  /* real EFLAGS to enter with */
@@ -67,7 +68,9 @@
 #define SA_XMASK          648  /* XSAVE components beyond x87/SSE that
                                 * popek_enter resets to their initial
                                 * state (AVX, AVX-512: the monitor's) */
-#define SA_SIZE           656
+#define SA_GSKEY          656  /* non-zero: OR'd into GS base bits 32..63
+                                * at a direct entry (--vdso=gate) */
+#define SA_SIZE           672  /* (16-aligned) */
 
 /* Linux x86-64 ucontext_t offsets used by the asm entry. */
 #define UC_RIP            168  /* uc_mcontext.gregs[REG_RIP] */
@@ -93,8 +96,8 @@ struct switch_area {
 	struct vcpu *vcpu;
 	uint32_t use_wrfsbase;
 	volatile uint32_t kicked;
-	uint16_t exit_sel[4];   /* ds es fs gs */
-	uint8_t pad0[8];
+	uint16_t exit_sel[5];   /* ds es fs gs (ss: popek_callout only) */
+	uint8_t pad0[6];
 	uint32_t gpr[8];
 	uint32_t eip;
 	uint32_t eflags;
@@ -105,6 +108,7 @@ struct switch_area {
 	uint8_t fpu[512] __attribute__((aligned(16)));
 	uint64_t gsbase;        /* translated code: the key in bits 32..46 */
 	uint64_t xmask;
+	uint64_t gskey;         /* --vdso=gate: the key page, direct entries */
 };
 
 void popek_enter(struct switch_area *area);
@@ -121,6 +125,14 @@ extern char popek_callout_end[];
  * from the fixed address TC_KEYPAGE. */
 extern char popek_tramp_key[], popek_tramp_key_end[];
 extern char popek_tramp_fixed[], popek_tramp_fixed_end[];
+/* The vDSO gate (--vdso=gate, vmm/bt.c), a template copied to TC_GATE:
+ * 32-bit code the patched __kernel_vsyscall far-calls, which goes on in
+ * 64-bit mode to popek_callout (site TC_SITE_GATE) through the key page
+ * whose address popek_enter put in GS base bits 32..63 (compatibility
+ * mode uses bits 0..31: the guest's base); with no key there (guest
+ * code loaded GS since), a HLT at popek_gate_nokey instead.  GS, not FS:
+ * the signal entry rewrites FS base, and a kick may land in the gate. */
+extern char popek_gate[], popek_gate_nokey[], popek_gate_end[];
 void popek_sig_entry(int sig, void *info, void *uc);
 #endif
 

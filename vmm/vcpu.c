@@ -43,6 +43,7 @@ _Static_assert(offsetof(struct switch_area, sel) == SA_SEL, "SA_SEL");
 _Static_assert(offsetof(struct switch_area, fpu) == SA_FPU, "SA_FPU");
 _Static_assert(offsetof(struct switch_area, gsbase) == SA_GSBASE, "SA_GSBASE");
 _Static_assert(offsetof(struct switch_area, xmask) == SA_XMASK, "SA_XMASK");
+_Static_assert(offsetof(struct switch_area, gskey) == SA_GSKEY, "SA_GSKEY");
 _Static_assert(sizeof(struct switch_area) == SA_SIZE, "SA_SIZE");
 _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) == UC_RIP, "UC_RIP");
 _Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_CSGSFS]) == UC_CSGSFS, "UC_CSGSFS");
@@ -206,6 +207,7 @@ static void area_load(struct vcpu *v)
 	memcpy(a->sel, v->host_sel, sizeof(a->sel));
 	a->callout = 0;
 	a->gsbase = 0;                    /* the guest's own */
+	a->gskey = v->bt.gate_key;        /* --vdso=gate: 0 unless on */
 	if (v->bt.entry)                  /* translated code */
 		bt_load_area(v);
 }

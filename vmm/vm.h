@@ -36,6 +36,7 @@ struct vm_config {
 	bool disk_ro;           /* --disk PATH,ro */
 	bool sep;               /* --sysenter: CPUID shows SEP, SYSENTER and
 	                         * SYSEXIT are emulated (else #UD) */
+	enum vdso_mode { VDSO_FAST, VDSO_TRANSLATED, VDSO_GATE } vdso;
 };
 
 enum counter {

@@ -89,6 +89,10 @@ run_popek() {
 		shift
 		set -- run --shadow="$POPEK_SHADOW" "$@"
 	fi
+	if [ -n "${POPEK_VDSO:-}" ] && [ "$1" = run ]; then
+		shift
+		set -- run --vdso="$POPEK_VDSO" "$@"
+	fi
 	# A limit catches hangs; under software emulation everything is
 	# slower and a loaded machine makes it slower still.
 	if emulated_host; then
