@@ -25,6 +25,7 @@
 #include "vmm/intr.h"
 #include "translate/tc.h"
 #include "vmm/switch.h"
+#include "scan/decode.h"
 
 #include <signal.h>
 
@@ -498,31 +499,52 @@ static bool gate_start(struct vcpu *v, uint32_t phys)
 	return true;
 }
 
+/* The EIP of the far call that returns to ret: the longest CALL FAR
+ * ending there (7 bytes, ptr16:32, down to FF /3 through a register),
+ * or ret itself if no such instruction ends there. */
+static uint32_t far_call_before(struct vcpu *v, uint32_t ret)
+{
+	uint8_t buf[16];
+	struct insn in;
+
+	v->user_access = true;
+	bool ok = guest_read(v, v->cpu.seg_base[SEG_CS] + ret - 15, buf, 15) == 0;
+	v->user_access = false;
+	for (unsigned len = 15; ok && len >= 2; len--)
+		if (scan_decode(buf + 15 - len, len, true, &in) == 0 &&
+		    in.len == len && in.op == INSN_CALL_FAR)
+			return ret - len;
+	return ret;
+}
+
 /* EXIT_VDSO_GATE: the far call's return address (just past the patched
  * bytes) and CS are on the guest's stack. */
 void bt_gate_call(struct vcpu *v)
 {
-	uint32_t esp = v->cpu.gpr[R_ESP], ret[2], phys;
+	uint32_t esp = v->cpu.gpr[R_ESP], ret[2];
 	struct shadow_regs r = system_paging_regs(v, 3);
 	struct shadow_result res = { .phys = 0 };
-	bool ok = v->bt.gate_frame && v->sys.cpl == 3 && esp <= 0xFFFFFFF7u &&
-	          user_stack(v, esp, ret, sizeof(ret), false) == 0;
 
-	if (ok) {
-		uint32_t lin = v->cpu.seg_base[SEG_CS] + ret[0] - 7;
-		ok = (lin & (PAGE - 1)) == v->bt.gate_off &&
-		     shadow_translate(v->vm->shadow, &r, lin, WALK_FETCH, &res) ==
-		     SHADOW_MAPPED && (phys = res.phys / PAGE) + 1 == v->bt.gate_frame;
+	if (v->sys.cpl != 3 || esp > 0xFFFFFFF7u ||
+	    user_stack(v, esp, ret, sizeof(ret), false) < 0) {
+		vcpu_crash(v, "vDSO gate: the far call's return address is not "
+		           "on the guest's stack (ESP 0x%08x)", esp);
+		return;
 	}
-	if (!ok) {
+	/* The state before the far call: at it, the stack as it was. */
+	v->cpu.gpr[R_ESP] = esp + 8;
+	v->cpu.eip = ret[0] - 7;
+	uint32_t lin = v->cpu.seg_base[SEG_CS] + v->cpu.eip;
+	if (!v->bt.gate_frame || (lin & (PAGE - 1)) != v->bt.gate_off ||
+	    shadow_translate(v->vm->shadow, &r, lin, WALK_FETCH, &res) !=
+	    SHADOW_MAPPED || res.phys / PAGE + 1 != v->bt.gate_frame) {
 		/* Not a call from the patched vDSO: as hardware, a far call to
-		 * a selector the guest's LDT does not have. */
-		v->fault.vector = -1;
+		 * a selector the guest's LDT does not have, at the call. */
+		v->vm->counters[CTR_bt_gate_refused]++;
+		v->cpu.eip = far_call_before(v, ret[0]);
 		system_deliver(v, VEC_GP, INT_EXCEPTION, true, TC_GATE_CS & ~3u);
 		return;
 	}
-	v->cpu.gpr[R_ESP] = esp + 8;
-	v->cpu.eip = ret[0] - 7;
 	vsys_call(v);
 }
 

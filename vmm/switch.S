@@ -283,8 +283,9 @@ popek_tramp_fixed_end:
  * RIP-relative ones within the template only.  Entered from guest user
  * code by `lcall $BT_TC_CS_SEL, $TC_GATE` with every register the
  * guest's; no flag may change (the guest's EFLAGS are saved by
- * popek_callout), so the key is tested with LEA, NOT and JRCXZ.  R8-R11
- * are free: compatibility mode has none of the guest's there. */
+ * popek_callout), so the key is tested with LEA, NOT and JRCXZ (and no
+ * XOR clears a scratch register).  R8-R11 are free: compatibility mode
+ * has none of the guest's there, and popek_enter zeroes them. */
 	.globl popek_gate
 	.globl popek_gate_nokey
 	.globl popek_gate_end
@@ -303,11 +304,8 @@ popek_gate:
 	jrcxz	2f
 	mov	%rcx, %rax
 	mov	%r10, %rcx
-	xor	%r10d, %r10d
-	xor	%r11d, %r11d
 	jmp	*TCK_ENTRY(%rax)
 2:	mov	%r10, %rcx		/* no key: back to 32-bit code, and HLT */
-	xor	%r10d, %r10d
 	movabs	TC_VPAGE + TCV_RAX, %rax
 	ljmpl	*3f(%rip)
 3:	.long	TC_GATE + (popek_gate_nokey - popek_gate)

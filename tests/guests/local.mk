@@ -18,7 +18,7 @@ GUEST_NAMES += pit-rate
 GUEST_NAMES += rtc reset
 GUEST_NAMES += pci virtio-blk
 GUEST_NAMES += smc inline segs
-GUEST_NAMES += sysenter
+GUEST_NAMES += sysenter vdso
 GUESTS = $(GUEST_NAMES:%=tests/guests/%.elf)
 
 noinst_DATA += $(GUESTS)
@@ -48,7 +48,7 @@ tests/guests/rt/%.o32: $(srcdir)/tests/guests/rt/%.S
 # Guests that bring their own GDT, IDT and paging link the protected-mode
 # kit rt/pm.c (pm.h, GUEST_PM) as well; the others do not carry it.
 GUEST_PM_ELFS = tests/guests/paging.elf tests/guests/paging-misc.elf \
-	tests/guests/sysenter.elf tests/pg/probe.elf
+	tests/guests/sysenter.elf tests/guests/vdso.elf tests/pg/probe.elf
 
 $(GUEST_PM_ELFS): %.elf: %.o32 $(GUEST_RT) $(GUEST_PM) $(GUEST_LDSCRIPT)
 	$(AM_V_CCLD)$(LD) -m elf_i386 -T $(GUEST_LDSCRIPT) -nostdlib -o $@ \
@@ -79,7 +79,7 @@ GUEST_TESTS += tests/guests/rtc.sh tests/guests/reset.sh
 GUEST_TESTS += tests/guests/pci.sh tests/guests/virtio-blk.sh
 GUEST_TESTS += tests/guests/smc.sh tests/guests/inline.sh tests/guests/adaptive.sh \
 	tests/guests/segs.sh
-GUEST_TESTS += tests/guests/sysenter.sh
+GUEST_TESTS += tests/guests/sysenter.sh tests/guests/vdso.sh
 # The PCI and virtio guests share a header-only driver.
 tests/guests/pci.o32 tests/guests/virtio-blk.o32: \
 	$(srcdir)/tests/guests/virtio-drv.h
