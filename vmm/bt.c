@@ -799,7 +799,7 @@ void bt_after_exit(struct vcpu *v)
 
 	v->bt.from_tc = false;
 	if (!v->bt.entry) {
-		if (v->bt.gate_key)
+		if (v->bt.gate_page)      /* --vdso=gate (found or not yet) */
 			gate_exit(v);
 		return;
 	}

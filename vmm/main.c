@@ -246,6 +246,9 @@ static int cmd_run(int argc, char **argv)
 		return bad("%s", "run: no KERNEL given");
 	if (optind + 1 < argc)
 		return bad("run: unexpected argument %s", argv[optind + 1]);
+	if (cfg.vdso != VDSO_FAST && cfg.mode != MODE_BT)
+		return bad("--vdso=%s: the vDSO is taken differently only under "
+		           "--mode=bt", cfg.vdso == VDSO_GATE ? "gate" : "translated");
 	cfg.kernel = argv[optind];
 	return vm_run(&cfg);
 }

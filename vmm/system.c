@@ -64,21 +64,56 @@ int system_peek_ram(const struct vcpu *v, uint32_t lin, uint32_t *phys)
 	return (uint64_t)res.phys < v->vm->ram.size ? 0 : -1;
 }
 
+/* The emulator's TLB (vcpu.h): what a successful walk for one access
+ * says of the others (a user write needs RW and U/S, enough for all). */
+#define GTLB_SR 1u
+#define GTLB_SW 2u
+#define GTLB_UR 4u
+#define GTLB_UW 8u
+#define GTLB_N  (sizeof(((struct vcpu *)0)->gtlb) / sizeof(((struct vcpu *)0)->gtlb[0]))
+
+void system_tlb_flush(struct vcpu *v)
+{
+	memset(v->gtlb, 0, sizeof(v->gtlb));
+}
+
 /* Linear → guest-physical for one access within a page; 0, or -1 with
- * the guest's fault recorded (or the VM stopped). */
+ * the guest's fault recorded (or the VM stopped).  Guest RAM pages are
+ * kept in the TLB (not with --shadow=traced, where a PTE write counts at
+ * once; nor MMIO). */
 static int translate(struct vcpu *v, uint32_t lin, bool write, uint32_t *phys)
 {
 	struct shadow_regs r = system_paging_regs(v, v->user_access ? 3 : 0);
 	struct shadow_result res;
+	unsigned need = v->user_access ? (write ? GTLB_UW : GTLB_UR) :
+	                                 (write ? GTLB_SW : GTLB_SR);
+	typeof(v->gtlb[0]) *e = &v->gtlb[(lin >> 12) % GTLB_N];
 
 	*phys = lin;
 	if (!(v->sys.cr0 & CR0_PG))
 		return 0;
+	if (e->tag == (lin >> 12) + 1 && (e->ok & need)) {
+		*phys = e->frame | (lin & 0xFFF);
+		goto mapped;
+	}
 	switch (shadow_translate(v->vm->shadow, &r, lin,
 	                         write ? WALK_WRITE : WALK_READ, &res)) {
 	case SHADOW_MAPPED:
+		if (!v->vm->cfg.shadow_traced) {
+			unsigned ok = need == GTLB_UW ? 15u : need == GTLB_UR ?
+			              GTLB_UR | GTLB_SR : need == GTLB_SW ?
+			              GTLB_SW | GTLB_SR : GTLB_SR;
+			if (e->tag != (lin >> 12) + 1 ||
+			    e->frame != (res.phys & ~0xFFFu))
+				e->ok = 0;
+			e->tag = (lin >> 12) + 1;
+			e->frame = res.phys & ~0xFFFu;
+			e->ok |= (uint8_t)ok;
+		}
+		/* fall through */
 	case SHADOW_EMULATE:
 		*phys = res.phys;
+	mapped:
 		/* A user page beyond the cut of user segments: learn it. */
 		if (v->user_access && ((uint64_t)lin | 0xFFF) + 1 > v->user_seen)
 			v->user_seen = ((uint64_t)lin | 0xFFF) + 1;
@@ -399,6 +434,7 @@ static int paging_reset(struct vcpu *v)
 	char err[256];
 
 	bt_mappings_changed(v, TC_MAP_ALL, 0);
+	system_tlb_flush(v);
 	if (shadow_reset(v->vm->shadow, v->sys.cr0 & CR0_PG, err,
 	                 sizeof(err)) == 0) {
 		segshadow_trace_tables(v);
@@ -440,6 +476,7 @@ static int sys_write_cr(void *ctx, int cr, uint32_t val)
 		v->vm->counters[CTR_cr3_loads]++;
 		shadow_new_cr3(v->vm->shadow);
 		bt_mappings_changed(v, TC_MAP_CR3, 0);
+		system_tlb_flush(v);
 		segshadow_trace_tables(v);
 		system_user_top(v);
 		return 0;
@@ -536,6 +573,7 @@ static int sys_invlpg(void *ctx, uint32_t linear)
 	v->vm->counters[CTR_invlpg]++;
 	shadow_invlpg(v->vm->shadow, linear);
 	bt_mappings_changed(v, TC_MAP_PAGE, linear);
+	system_tlb_flush(v);      /* (all of it: INVLPG may name a 4 MiB page) */
 	return 0;
 }
 

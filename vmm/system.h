@@ -15,6 +15,9 @@
  * bus. */
 int guest_read(void *ctx, uint32_t lin, void *dst, unsigned len);
 int guest_write(void *ctx, uint32_t lin, const void *src, unsigned len);
+/* Drop the emulator's TLB of linear → guest-physical translations
+ * (CR3 loads, INVLPG, paging changes do it themselves). */
+void system_tlb_flush(struct vcpu *v);
 /* The guest's paging registers, for a walk at `cpl`. */
 struct shadow_regs system_paging_regs(const struct vcpu *v, int cpl);
 /* Guest-physical RAM address of linear `lin` as a supervisor read finds

@@ -79,6 +79,10 @@ struct vcpu {
 	                                * --user-isolation=segments) */
 	uint32_t user_top;             /* segments mode: guest user segments
 	                                * end below it (system.c) */
+	/* The emulator's own TLB (system.c, translate): linear page + 1,
+	 * its frame's address and which accesses a walk allowed (GTLB_*),
+	 * dropped at CR3 loads, INVLPG and paging changes as a TLB is. */
+	struct { uint32_t tag, frame; uint8_t ok; } gtlb[64];
 	uint64_t user_seen;            /* one past the highest user page an
 	                                * emulated CPL 3 access reached */
 	bool user_cut_off;             /* user pages up to the monitor: no cut */
