@@ -44,6 +44,7 @@ static void reset_tables(struct tc *tc)
 	tc->ndirty = TC_LOOKUP_DIRTY_MAX + 1;   /* clear it all */
 	tc_lookup_clear(tc);
 	tc->nxchain = 0;                        /* the code goes too */
+	tc->xchain_local = 0;
 	tc->code_next = TC_CODE;
 	tc->nsites = 0;
 	tc->nblocks = 0;
@@ -328,6 +329,8 @@ void tc_lookup_insert(struct tc *tc, uint32_t eip, uint32_t tc_addr)
 	tc->lt_block[eip & (TC_LOOKUP_N - 1)] = b ? (uint32_t)(b - tc->blocks) : 0;
 	if (b)
 		mark_regions(tc, b);
+	if (!b || !b->global)
+		tc->dirty_local++;
 }
 
 void tc_lookup_clear(struct tc *tc)
@@ -342,6 +345,7 @@ void tc_lookup_clear(struct tc *tc)
 			t[tc->dirty[i]].eip = TC_LOOKUP_FREE(tc->dirty[i]);
 	}
 	tc->ndirty = 0;
+	tc->dirty_local = 0;
 }
 
 _Static_assert(TC_LOOKUP + 8u * TC_LOOKUP_N <= TC_SELTAB &&
@@ -540,6 +544,8 @@ bool tc_chain(struct tc *tc, uint32_t id, uint32_t target)
 		mark_regions(tc, from);
 		mark_regions(tc, to);
 		tc->nxchain++;
+		if (!from->global || !to->global)
+			tc->xchain_local++;
 	}
 	patch_rel(s->patch, target);
 	count(tc, CTR_bt_chains, 1);
@@ -560,6 +566,7 @@ void tc_unchain_cross(struct tc *tc)
 		}
 	}
 	tc->nxchain = 0;
+	tc->xchain_local = 0;
 }
 
 int tc_map_back(const struct tc *tc, uint32_t a, uint32_t *eip)
@@ -638,13 +645,17 @@ static void drop_lookups(struct tc *tc, enum tc_map_change what,
 		tc_lookup_clear(tc);
 		return;
 	}
+	tc->dirty_local = 0;
 	for (unsigned i = 0; i < tc->ndirty; i++) {
 		uint32_t idx = tc->dirty[i];
+		const struct tc_block *b = &tc->blocks[tc->lt_block[idx]];
 
-		if (concerned(&tc->blocks[tc->lt_block[idx]], what, region))
+		if (concerned(b, what, region)) {
 			t[idx].eip = TC_LOOKUP_FREE(idx);
-		else
+		} else {
 			tc->dirty[kept++] = idx;
+			tc->dirty_local += !b->global;
+		}
 	}
 	tc->ndirty = kept;
 }
@@ -671,17 +682,20 @@ static void drop_chains(struct tc *tc, enum tc_map_change what,
 		tc_unchain_cross(tc);
 		return;
 	}
+	tc->xchain_local = 0;
 	for (unsigned i = 0; i < tc->nxchain; i++) {
 		const struct tc_site *s = &tc->sites[tc->xchain[i]];
 		/* (no search: CR3 loads and INVLPGs come by the ten
 		 * thousand) */
 		const struct tc_block *to = xchain_target(tc, i);
-		if (!to || concerned(&tc->blocks[s->block], what, region) ||
+		const struct tc_block *from = &tc->blocks[s->block];
+		if (!to || concerned(from, what, region) ||
 		    concerned(to, what, region)) {
 			patch_rel(s->patch, s->exit_at);
 		} else {
 			tc->xchain_to[kept] = tc->xchain_to[i];
 			tc->xchain[kept++] = tc->xchain[i];
+			tc->xchain_local += !from->global || !to->global;
 		}
 	}
 	tc->nxchain = kept;
@@ -705,9 +719,14 @@ void tc_mappings_changed(struct tc *tc, enum tc_map_change what, uint32_t lin)
 	uint32_t r = lin >> 22;
 
 	/* (past the lists' max, the table and chains are not all listed) */
-	if (what == TC_MAP_PAGE && tc->ndirty <= TC_LOOKUP_DIRTY_MAX &&
-	    tc->nxchain <= TC_LOOKUP_DIRTY_MAX &&
+	bool listed = tc->ndirty <= TC_LOOKUP_DIRTY_MAX &&
+	              tc->nxchain <= TC_LOOKUP_DIRTY_MAX;
+	if (what == TC_MAP_PAGE && listed &&
 	    !((tc->regions[r / 64] >> (r % 64)) & 1))
+		return;
+	/* A CR3 load concerns non-global blocks only: none listed, nothing
+	 * to drop (a Linux process switch: the kernel's text is global). */
+	if (what == TC_MAP_CR3 && listed && !tc->dirty_local && !tc->xchain_local)
 		return;
 	drop_lookups(tc, what, r);
 	drop_chains(tc, what, r);

@@ -69,6 +69,10 @@ struct tc {
 	 * touch (a superset): an INVLPG elsewhere has nothing to drop. */
 	uint64_t regions[1024 / 64];
 	unsigned nxchain;
+	/* How many of the listed lookup entries and chains may involve a
+	 * non-global block (an upper bound): while both are 0 a CR3 load
+	 * has nothing in them to drop (Linux's kernel text is global). */
+	unsigned dirty_local, xchain_local;
 	/* The block each lookup entry points at (index), for dropping the
 	 * entries a mapping change concerns. */
 	uint32_t lt_block[TC_LOOKUP_N];

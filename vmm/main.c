@@ -75,6 +75,12 @@ static void usage(FILE *f)
 "                    there on bare metal, off under a hypervisor (a #UD\n"
 "                    costs more there than int $0x80); off: SEP hidden,\n"
 "                    both are #UD for the guest\n"
+"  --pin-threads=on|off\n"
+"                    on (default): popek's other threads (devices, timers,\n"
+"                    console) follow the vCPU thread onto its host CPU, so\n"
+"                    that a change of the shadow mappings interrupts no\n"
+"                    other CPU (a host TLB shootdown); off: they run\n"
+"                    anywhere\n"
 "  --vdso=fast|translated|gate\n"
 "                    how a Linux guest's system calls through its vDSO\n"
 "                    (--mode=bt) reach the kernel: fast (default): the\n"
@@ -130,7 +136,7 @@ static int parse_disk(char *arg, struct vm_config *cfg)
 
 enum { OPT_APPEND = 256, OPT_INITRD, OPT_MODE, OPT_STATS, OPT_TRACE, OPT_STRICT,
        OPT_TRACE_MSR, OPT_NO_PKU, OPT_NO_USER_ISOLATION, OPT_USER_ISOLATION,
-       OPT_SHADOW, OPT_SERIAL, OPT_DISK, OPT_SYSENTER, OPT_VDSO,
+       OPT_SHADOW, OPT_SERIAL, OPT_DISK, OPT_SYSENTER, OPT_VDSO, OPT_PIN,
        OPT_HELP };
 
 static const struct option run_opts[] = {
@@ -149,6 +155,7 @@ static const struct option run_opts[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "sysenter", required_argument, NULL, OPT_SYSENTER },
 	{ "vdso", required_argument, NULL, OPT_VDSO },
+	{ "pin-threads", required_argument, NULL, OPT_PIN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0, 0, 0, 0 },
 };
@@ -236,6 +243,14 @@ static int cmd_run(int argc, char **argv)
 				cfg.vdso = VDSO_GATE;
 			else
 				return bad("--vdso=%s: give fast, translated or gate", optarg);
+			break;
+		case OPT_PIN:
+			if (!strcmp(optarg, "on"))
+				cfg.no_pin_threads = false;
+			else if (!strcmp(optarg, "off"))
+				cfg.no_pin_threads = true;
+			else
+				return bad("--pin-threads=%s: give on or off", optarg);
 			break;
 		case OPT_HELP: usage(stdout); return 0;
 		case ':': return bad("option %s needs a value", argv[optind - 1]);

@@ -37,6 +37,7 @@ struct vm_config {
 	bool sep;               /* --sysenter: CPUID shows SEP, SYSENTER and
 	                         * SYSEXIT are emulated (else #UD) */
 	enum vdso_mode { VDSO_FAST, VDSO_TRANSLATED, VDSO_GATE } vdso;
+	bool no_pin_threads;    /* --pin-threads=off (vcpu.c, follow_vcpu) */
 };
 
 enum counter {

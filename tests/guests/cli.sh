@@ -42,7 +42,7 @@ expect_err 'unclaimed port read of port 0x3e0 \(1 byte\) under --strict-io'
 
 for bad in "-m 0" "-m 3073" "-m 12x" "-m -5" "--mode=fast" "--mode=" \
 	"--bogus" "-m" "--vdso=quick" "--vdso=" "--mode=trap --vdso=gate" \
-	"--vdso=translated --mode=trap"; do
+	"--vdso=translated --mode=trap" "--pin-threads=yes"; do
 	# shellcheck disable=SC2086
 	run_popek 10 run $bad "$GUESTS/hello.elf"
 	expect_status 2

@@ -79,7 +79,7 @@ GUEST_TESTS += tests/guests/rtc.sh tests/guests/reset.sh
 GUEST_TESTS += tests/guests/pci.sh tests/guests/virtio-blk.sh
 GUEST_TESTS += tests/guests/smc.sh tests/guests/inline.sh tests/guests/adaptive.sh \
 	tests/guests/segs.sh
-GUEST_TESTS += tests/guests/sysenter.sh tests/guests/vdso.sh
+GUEST_TESTS += tests/guests/sysenter.sh tests/guests/vdso.sh tests/guests/pin-threads.sh
 # The PCI and virtio guests share a header-only driver.
 tests/guests/pci.o32 tests/guests/virtio-blk.o32: \
 	$(srcdir)/tests/guests/virtio-drv.h
