@@ -1,5 +1,5 @@
 # pin-threads.sh — --pin-threads (vmm/vcpu.c, follow_vcpu): while a guest
-# runs (tests/guests/pit-rate: about 3 s, a timer ticking), every thread
+# runs (tests/guests/pit-rate: 1-2 s, a timer ticking), every thread
 # of popek's but the vCPU thread is allowed one host CPU, the same for
 # all; with --pin-threads=off none is restricted.  Needs two CPUs to
 # choose from (nproc: the ones this process may use).
@@ -11,12 +11,18 @@ if [ "$ncpu" -lt 2 ]; then
 	exit 77
 fi
 
-# MODE: popek in the background, the threads' CPU lists read after 1.5 s
-# (one line per thread: "TID CPULIST") into $work/MODE.threads.
+# MODE: popek in the background, the threads' CPU lists read once it
+# has three threads and 0.2 s more (the guest runs 1-2 s: it waits for
+# an RTC second, then measures one), one line per thread, "TID CPULIST",
+# into $work/MODE.threads.
 sample() {
 	"$POPEK" run --pin-threads="$1" "$GUESTS/pit-rate.elf" >"$work/$1.out" 2>&1 &
-	local p=$! t
-	sleep 1.5
+	local p=$! t i=0
+	while [ $i -lt 50 ] && [ "$(ls /proc/$p/task 2>/dev/null | wc -l)" -lt 3 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	sleep 0.2
 	for t in /proc/$p/task/*; do
 		echo "${t##*/} $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")"
 	done >"$work/$1.threads"
