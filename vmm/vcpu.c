@@ -205,18 +205,15 @@ static int alt_stack_setup(struct vcpu *v, char *err, size_t errlen)
  * the others on this CPU there is nobody to interrupt: a Linux fork/exec
  * loop ran 1.3-1.4 s against 2.2-2.3 s unpinned on the development host.
  * This thread itself stays free to move: checked at every kick (a timer
- * tick, ~20 ns), the others follow it, and are listed again every 512
- * kicks (threads started since). */
+ * tick; sched_getcpu is ~20 ns), the others follow it.  (They all exist
+ * before this thread starts: the devices are made first.) */
 static void follow_vcpu(struct vcpu *v)
 {
 	int cpu = sched_getcpu();
 
-	if (v->vm->cfg.no_pin_threads || cpu < 0)
-		return;
-	if (cpu == v->pinned_cpu && ++v->pin_kicks < 512)
+	if (v->vm->cfg.no_pin_threads || cpu < 0 || cpu == v->pinned_cpu)
 		return;
 	v->pinned_cpu = cpu;
-	v->pin_kicks = 0;
 	cpu_set_t one;
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);

@@ -74,7 +74,6 @@ struct vcpu {
 	struct seg_cache seg_synced[SEG_COUNT];  /* what the last sync saw */
 	int8_t seg_synced_cpl[SEG_COUNT];        /* and at which CPL */
 	int pinned_cpu;                /* follow_vcpu: where the others run, -1 */
-	unsigned pin_kicks;            /* kicks since their last listing */
 	uint16_t seg_synced_host[SEG_COUNT];     /* and the host selector */
 	uint32_t seg_cap;              /* the limit cap the shadows were made
 	                                * with (it depends on the CPL with
