@@ -95,6 +95,7 @@ static void dirty_users(struct vcpu *v, unsigned entry)
 	for (int s = 0; s < SEG_COUNT; s++)
 		if ((v->host_sel[s] >> 3) == entry && (v->host_sel[s] & 4))
 			v->seg_force |= 1u << s;
+	v->seg_memo_ok[0] = v->seg_memo_ok[1] = 0;   /* (any register's) */
 }
 
 /* Host LDT entries 256..261: one private slot per segment register, for
@@ -158,12 +159,39 @@ static unsigned host_entry(const struct vcpu *v, int s, unsigned idx,
 
 /* Make the host hold the shadow of every segment register whose cache
  * changed, and the matching host selectors. */
+/* The register's last sync at this CPL class still stands: the same
+ * cache and cap, and its host entry holds the descriptor put there then
+ * and still shadows this cache (nothing took the entry since). */
+static bool same_cache(const struct seg_cache *a, const struct seg_cache *b)
+{
+	return a->sel == b->sel && a->base == b->base && a->limit == b->limit &&
+	       a->attr == b->attr;
+}
+
+static bool memo_holds(const struct vcpu *v, int cls, int s)
+{
+	const struct seg_memo *m = &v->seg_memo[cls][s];
+	const struct seg_cache *c = &v->sys.seg[s];
+	unsigned idx = m->host >> 3;
+
+	return (v->seg_memo_ok[cls] >> s & 1) && m->host && m->cap == limit_cap(v) &&
+	       same_cache(&m->c, c) && same_cache(&v->ldt_owner[idx], c) &&
+	       !memcmp(&v->ldt_cache[idx], &m->d, sizeof(m->d));
+}
+
 void system_sync_segments(struct vcpu *v)
 {
+	int cls = v->sys.cpl == 3;
+	unsigned cpl_change = 0;
+
 	if (limit_cap(v) != v->seg_cap) {   /* a CPL change, user_top moved */
 		v->seg_cap = limit_cap(v);
-		v->seg_force = (1u << SEG_COUNT) - 1;
+		cpl_change = (1u << SEG_COUNT) - 1;
 	}
+	/* Forced for another reason: this class's memos go too. */
+	v->seg_memo_ok[cls] &= (uint8_t)~v->seg_force;
+	v->seg_memo_ok[!cls] &= (uint8_t)~v->seg_force;
+	v->seg_force |= cpl_change;
 	v->seg_dirty |= v->seg_force;
 	for (int s = 0; s < SEG_COUNT && v->seg_dirty; s++) {
 		if (!(v->seg_dirty & (1u << s)))
@@ -184,6 +212,21 @@ void system_sync_segments(struct vcpu *v)
 		v->seg_synced_cpl[s] = (int8_t)v->sys.cpl;
 		struct user_desc d;
 		unsigned idx = c->sel >> 3;
+
+		/* Back at a CPL class with nothing moved: its host selector
+		 * as it was (Linux's system calls: six registers each way). */
+		if ((cpl_change >> s & 1) && memo_holds(v, cls, s)) {
+			uint16_t h = v->seg_memo[cls][s].host;
+			v->host_sel[s] = v->seg_synced_host[s] = h;
+			if (v->bt.tc && v->sys.cpl == 0 && s != SEG_CS &&
+			    !(c->sel & 4) && (h >> 3) == (unsigned)(c->sel >> 3))
+				tc_seg_load(v->bt.tc, c->sel, h,
+				            SEG_ATTR_S(c->attr) &&
+				            (SEG_ATTR_TYPE(c->attr) & 0xA) == 0x2);
+			v->vm->counters[CTR_seg_memo_hits]++;
+			continue;
+		}
+		v->seg_memo_ok[cls] &= (uint8_t)~(1u << s);
 
 		if ((c->sel & ~3u) == 0 ||
 		    !desc_to_host(c, idx, limit_cap(v), &d)) {
@@ -210,6 +253,10 @@ void system_sync_segments(struct vcpu *v)
 		}
 		set_owner(v, idx, c, true);
 		v->host_sel[s] = v->seg_synced_host[s] = (uint16_t)((idx << 3) | 7);
+		v->seg_memo[cls][s] = (struct seg_memo){ .c = *c, .cap = limit_cap(v),
+		                                         .host = v->host_sel[s],
+		                                         .d = v->ldt_cache[idx] };
+		v->seg_memo_ok[cls] |= (uint8_t)(1u << s);
 		/* A CPL-0 load of this selector into DS, ES or FS passes the
 		 * same checks as this one into DS, ES, FS or GS (SS's are
 		 * stricter) and loads this entry; VERW (DPL >= RPL, as the
@@ -304,6 +351,7 @@ int segshadow_ldt(struct vcpu *v)
 	}
 	v->ldt_shadowed = n;
 	v->seg_force = (1u << SEG_COUNT) - 1;   /* GDT users may have to move */
+	v->seg_memo_ok[0] = v->seg_memo_ok[1] = 0;
 	return 0;
 }
 

@@ -75,6 +75,17 @@ struct vcpu {
 	int8_t seg_synced_cpl[SEG_COUNT];        /* and at which CPL */
 	int pinned_cpu;                /* follow_vcpu: where the others run, -1 */
 	uint16_t seg_synced_host[SEG_COUNT];     /* and the host selector */
+	/* Per CPL class (0: CPL 0-2, 1: CPL 3), each register's last sync
+	 * there: the cache, the limit cap, the host selector and the
+	 * descriptor put in its entry; valid while seg_memo_ok's bit is set
+	 * (segshadow.c: a CPL change finds it again if nothing moved). */
+	struct seg_memo {
+		struct seg_cache c;
+		uint32_t cap;
+		uint16_t host;
+		struct user_desc d;
+	} seg_memo[2][SEG_COUNT];
+	uint8_t seg_memo_ok[2];
 	uint32_t seg_cap;              /* the limit cap the shadows were made
 	                                * with (it depends on the CPL with
 	                                * --user-isolation=segments) */
