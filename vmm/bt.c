@@ -760,21 +760,39 @@ static void guest_view(struct vcpu *v)
 
 /* After a direct entry with the gate on: whether guest user code came
  * through it (a callout with the gate's site, or its HLT). */
+/* A popek_callout exit (no signal): the guest registers it saved, and
+ * the data selectors as it found them (inline loads in translated code,
+ * native ones in user code before the gate; translated code's GS is the
+ * vpage's, which guest_view then replaces). */
+static void callout_state(struct vcpu *v)
+{
+	struct switch_area *a = v->area;
+
+	a->callout = 0;
+	memcpy(v->cpu.gpr, a->gpr, sizeof(v->cpu.gpr));
+	v->cpu.eflags = (v->cpu.eflags & ~EFLAGS_LIVE) | (a->xflags & EFLAGS_LIVE);
+	memcpy(v->host_sel, a->sel, sizeof(v->host_sel));
+	v->host_sel[SEG_DS] = a->exit_sel[0];
+	v->host_sel[SEG_ES] = a->exit_sel[1];
+	v->host_sel[SEG_FS] = a->exit_sel[2];
+	v->host_sel[SEG_GS] = a->exit_sel[3];
+	v->host_sel[SEG_SS] = a->exit_sel[4];
+}
+
+static void signal_free_exit(struct vcpu *v, enum exit_reason why)
+{
+	v->exit.reason = why;
+	v->exit.signo = 0;
+	v->exit.vector = -1;
+	v->exit.error = 0;
+}
+
 static void gate_exit(struct vcpu *v)
 {
 	struct switch_area *a = v->area;
 
 	if (a->callout && a->site == TC_SITE_GATE) {
-		a->callout = 0;
-		memcpy(v->cpu.gpr, a->gpr, sizeof(v->cpu.gpr));
-		v->cpu.eflags = (v->cpu.eflags & ~EFLAGS_LIVE) |
-		                (a->xflags & EFLAGS_LIVE);
-		memcpy(v->host_sel, a->sel, sizeof(v->host_sel));
-		v->host_sel[SEG_DS] = a->exit_sel[0];
-		v->host_sel[SEG_ES] = a->exit_sel[1];
-		v->host_sel[SEG_FS] = a->exit_sel[2];
-		v->host_sel[SEG_GS] = a->exit_sel[3];
-		v->host_sel[SEG_SS] = a->exit_sel[4];
+		callout_state(v);
 	} else if (v->host_sel[SEG_CS] == BT_TC_CS_SEL &&
 	           (v->cpu.eip == TC_GATE || v->cpu.eip == TC_GATE +
 	            (uint32_t)(popek_gate_nokey - popek_gate))) {
@@ -786,10 +804,7 @@ static void gate_exit(struct vcpu *v)
 	} else {
 		return;
 	}
-	v->exit.reason = EXIT_VDSO_GATE;
-	v->exit.signo = 0;
-	v->exit.vector = -1;
-	v->exit.error = 0;
+	signal_free_exit(v, EXIT_VDSO_GATE);
 }
 
 void bt_after_exit(struct vcpu *v)
@@ -805,21 +820,11 @@ void bt_after_exit(struct vcpu *v)
 	}
 	v->bt.resume_ok = false;
 	if (a->callout) {
-		a->callout = 0;
-		memcpy(v->cpu.gpr, a->gpr, sizeof(v->cpu.gpr));
-		v->cpu.eflags = (v->cpu.eflags & ~EFLAGS_LIVE) |
-		                (a->xflags & EFLAGS_LIVE);
-		memcpy(v->host_sel, a->sel, sizeof(v->host_sel));
-		v->host_sel[SEG_DS] = a->exit_sel[0];   /* inline loads */
-		v->host_sel[SEG_ES] = a->exit_sel[1];
-		v->host_sel[SEG_FS] = a->exit_sel[2];
+		v->bt.site = a->site;
+		callout_state(v);
 		guest_view(v);
 		v->bt.stepping = false;
-		v->bt.site = a->site;
-		v->exit.reason = EXIT_CALLOUT;
-		v->exit.signo = 0;
-		v->exit.vector = -1;
-		v->exit.error = 0;
+		signal_free_exit(v, EXIT_CALLOUT);
 		return;
 	}
 	/* popek_enter declined to enter, or was kicked before the iretq:
