@@ -140,9 +140,17 @@ static void for_runs(struct shadow *s, enum map m, enum map unless,
 
 /* --- host mappings -------------------------------------------------------- */
 
+static void flush_all(struct shadow *s);
+
 static void unmap_run(struct shadow *s, uint32_t pg, uint32_t n)
 {
-	window_unmap((uint64_t)pg * PAGE, (uint64_t)n * PAGE);
+	/* Part of one host mapping (a page of a prefaulted run) splits it,
+	 * which the host refuses at its mapping limit: then drop them all
+	 * (the whole window splits nothing). */
+	if (window_unmap((uint64_t)pg * PAGE, (uint64_t)n * PAGE) < 0) {
+		flush_all(s);
+		return;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		clear_all(s, pg + i);
 	s->cfg.counters[CTR_shadow_unmaps]++;
@@ -178,10 +186,19 @@ static int map_run(struct shadow *s, uint32_t pg, uint32_t n, uint32_t frame,
 	size_t len = (size_t)n * PAGE;
 
 	for (int attempt = 0; ; attempt++) {
-		void *p = mmap(at, len, prot, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
+		/* Only the first page can be mapped already (with other rights):
+		 * anything else found in a hole is not the shadow MMU's
+		 * (window.c), and the mmap fails with EEXIST over it. */
+		int fixed = test(s, M_MAPPED, pg) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+		void *p = mmap(at, len, prot, MAP_SHARED | fixed | MAP_NORESERVE,
 		               alias ? s->alias_fd : s->cfg.ram->fd,
 		               alias ? 0 : (off_t)frame * PAGE);
 		int e = errno;
+		if (p != MAP_FAILED && p != at) {  /* a kernel before 4.17 */
+			munmap(p, len);
+			errno = EEXIST;
+			return -1;
+		}
 		if (p != MAP_FAILED &&
 		    (!super || s->pkey < 0 ||
 		     pkey_mprotect(at, len, prot, s->pkey) == 0))

@@ -3,7 +3,8 @@
  *
  * Guest linear address L is host address L: popek reserves host
  * [0, 4 GiB) PROT_NONE before anything else can map there, so 32-bit guest
- * code can reach nothing of the monitor (which lives above 4 GiB).  Guest
+ * code can reach nothing of the monitor (which lives above 4 GiB); the
+ * shadow MMU then turns the reservation into holes (window_unmap).  Guest
  * RAM is one memfd, mapped once above 4 GiB for the monitor and devices
  * (the host view) and into the window where the guest sees it.
  */
@@ -37,8 +38,9 @@ struct guest_ram {
  * mapped there.  *low receives the first linear address popek could
  * reserve (0, or vm.mmap_min_addr when page 0 cannot be mapped). */
 int window_reserve(uint64_t *low, char *err, size_t errlen);
-/* Put [addr, addr+len) back to the reserved PROT_NONE state. */
-void window_unmap(uint64_t addr, uint64_t len);
+/* Unmap [addr, addr+len), leaving a hole: 0, or -1 when the host refuses
+ * (at vm.max_map_count, where the unmap would split a mapping). */
+int window_unmap(uint64_t addr, uint64_t len);
 
 int ram_create(struct guest_ram *ram, uint64_t mib, char *err, size_t errlen);
 /* Map RAM at guest linear = guest physical (paging off), from low up. */
