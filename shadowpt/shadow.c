@@ -54,6 +54,7 @@ struct shadow {
 	struct { shadow_write_fn fn; void *ctx; } tracer[8];
 	int ntracers;
 	struct pttrace *pt;          /* --shadow=traced, else NULL */
+	uint32_t span_from, span_to; /* drop_local's pending host unmap */
 };
 
 /* --- bitmaps ------------------------------------------------------------ */
@@ -61,6 +62,21 @@ struct shadow {
 static bool test(const struct shadow *s, enum map m, uint32_t pg)
 {
 	return (s->bits[m][pg / 64] >> (pg % 64)) & 1;
+}
+
+/* Whether any page of [from, to) has its bit in `m` set. */
+static bool any_set(const struct shadow *s, enum map m, uint32_t from,
+                    uint32_t to)
+{
+	while (from < to) {
+		uint32_t w = from / 64, lo = from % 64;
+		uint32_t hi = to - w * 64 < 64 ? to - w * 64 : 64;
+		uint64_t mask = (hi == 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1);
+		if (s->bits[m][w] & mask)
+			return true;
+		from = (w + 1) * 64;
+	}
+	return false;
 }
 
 static void set(struct shadow *s, enum map m, uint32_t pg)
@@ -615,6 +631,40 @@ int shadow_reset(struct shadow *s, bool paging, char *err, size_t errlen)
 	return 0;
 }
 
+/* A CR3 load's non-global pages, one host call per span: runs that only
+ * holes (unmapped pages) separate share one munmap, which spans them
+ * and their holes; a global page ends a span.  A Linux guest's user half
+ * is then one call, not one per run.  A run's edge is a host mapping's
+ * edge, so the munmap splits nothing (and cannot fail at the limit). */
+static void drop_span(struct shadow *s)
+{
+	if (s->span_to > s->span_from &&
+	    window_unmap((uint64_t)s->span_from * PAGE,
+	                 (uint64_t)(s->span_to - s->span_from) * PAGE) < 0)
+		flush_all(s);
+	else if (s->span_to > s->span_from)
+		s->cfg.counters[CTR_shadow_unmaps]++;
+	s->span_from = s->span_to = 0;
+}
+
+static void drop_local_run(struct shadow *s, uint32_t pg, uint32_t n)
+{
+	if (s->span_to == s->span_from || any_set(s, M_GLOBAL, s->span_to, pg)) {
+		drop_span(s);
+		s->span_from = pg;
+	}
+	s->span_to = pg + n;
+	for (uint32_t i = 0; i < n; i++)
+		clear_all(s, pg + i);
+}
+
+static void drop_local(struct shadow *s)
+{
+	s->span_from = s->span_to = 0;
+	for_runs(s, M_MAPPED, M_GLOBAL, 0, NPAGES, drop_local_run);
+	drop_span(s);
+}
+
 void shadow_new_cr3(struct shadow *s)
 {
 	if (!s->paging)
@@ -627,7 +677,7 @@ void shadow_new_cr3(struct shadow *s)
 		for_runs(s, M_MAPPED, M_COUNT, 0, NPAGES, cr3_run);
 		pttrace_retire_end(s->pt);
 	} else {
-		for_runs(s, M_MAPPED, M_GLOBAL, 0, NPAGES, unmap_run);
+		drop_local(s);
 	}
 }
 

@@ -628,6 +628,35 @@ Test(shadow, new_cr3_keeps_global_pages_only)
 	cr_assert_geq(ctr[CTR_shadow_unmaps], 1);
 }
 
+/* Non-global runs that only holes separate go in one host call; a global
+ * page between two runs ends a span. */
+Test(shadow, new_cr3_unmaps_local_runs_across_holes_in_one_call)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	map4k(0x40005000, 0x127000, RW | US, RW | US | A | D);  /* hole between */
+	map4k(0x40006000, 0x130000, RW | US, RW | US | A | D | G);
+	map4k(0x40008000, 0x129000, RW | US, RW | US | A | D);
+	map4k(0x40009000, 0x12a000, RW | US, RW | US | A | D);
+
+	for (uint32_t lin = 0x40001000; lin < 0x4000a000; lin += 0x1000)
+		if (lin == 0x40001000 || lin == 0x40005000 || lin >= 0x40006000)
+			if (lin != 0x40007000)
+				cr_assert_eq(fault(&u3, lin, 0), SHADOW_MAPPED);
+	uint64_t before = ctr[CTR_shadow_unmaps];
+	shadow_new_cr3(sh);
+	cr_assert_eq(ctr[CTR_shadow_unmaps] - before, 2, "%llu host unmaps",
+	             (unsigned long long)(ctr[CTR_shadow_unmaps] - before));
+	cr_assert_not(mapped(0x40001000));
+	cr_assert_not(mapped(0x40005000));
+	cr_assert_not(mapped(0x40008000));
+	cr_assert_not(mapped(0x40009000));
+	expect_map(0x40006000, 0x130000, "rwxs");
+	cr_assert_eq(read_lin(0x40006000), marker(0x130000));
+	/* The dropped pages refault from the tables as before. */
+	cr_assert_eq(fault(&u3, 0x40005000, 0), SHADOW_MAPPED);
+	expect_map(0x40005000, 0x127000, "rwxs");
+}
+
 Test(shadow, new_cr3_without_global_pages_flushes_everything)
 {
 	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
