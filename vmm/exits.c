@@ -356,7 +356,9 @@ static void exit_page_fault(struct vcpu *v)
 		return;
 	case SHADOW_HOST_FAIL:
 		vcpu_crash(v, "cannot map guest linear 0x%08x (guest-physical "
-		           "0x%08x) on the host: %s", lin, res.phys, strerror(errno));
+		           "0x%08x) on the host: %s", lin, res.phys,
+		           errno == EEXIST ? "something that is not popek's guest "
+		           "window is mapped there" : strerror(errno));
 		return;
 	case SHADOW_OUTSIDE:
 		break;
