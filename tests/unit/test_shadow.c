@@ -903,6 +903,32 @@ Test(shadow, supervisor_pages_go_at_cpl3_even_at_the_mapping_limit)
 	}
 }
 
+/*
+ * INVLPG of the middle page of a prefaulted run splits its host mapping,
+ * which
+ * the host refuses at its mapping limit (munmap fails, ENOMEM): the page
+ * must still be gone from the host, the shadow MMU then flushes the
+ * window.  At spare -1 the host holds exactly vm.max_map_count mappings
+ * (use_up_mappings counts [vsyscall] too): that one is the refusal.
+ */
+Test(shadow, invlpg_at_the_mapping_limit_still_drops_the_page)
+{
+	map4k(0x40001000, 0x123000, RW | US, RW | US | A | D);
+	map4k(0x40002000, 0x124000, RW | US, RW | US | A | D);   /* one run */
+	map4k(0x40003000, 0x125000, RW | US, RW | US | A | D);
+	for (long spare = 1; spare >= -1; spare--) {
+		size_t len;
+		cr_assert_eq(fault(&u3, 0x40001000, 0), SHADOW_MAPPED);
+		expect_map(0x40003000, 0x125000, "rwxs");       /* prefaulted */
+		uint8_t *blk = use_up_mappings(spare, &len);
+		shadow_invlpg(sh, 0x40002000);
+		bool still = mapped(0x40002000);
+		munmap(blk, len);
+		cr_assert_not(still, "spare %ld: the page survived INVLPG", spare);
+		cr_assert_eq(shadow_reset(sh, true, err, sizeof err), 0);
+	}
+}
+
 /* --- protection keys ----------------------------------------------------- */
 
 static uint32_t rdpkru(void)
