@@ -153,6 +153,20 @@ static void mmio_access(struct vcpu *v, uint32_t phys, uint8_t *buf,
 	}
 }
 
+/* Most emulated accesses are a dword or a word (stack pushes and pops,
+ * descriptors, gates): fixed-size copies compile to plain moves, where a
+ * variable-length memcpy became `rep movsq` and its startup cost. */
+static inline void copy_small(uint8_t *dst, const uint8_t *src, unsigned n)
+{
+	switch (n) {
+	case 4: memcpy(dst, src, 4); return;
+	case 2: memcpy(dst, src, 2); return;
+	case 8: memcpy(dst, src, 8); return;
+	case 1: *dst = *src; return;
+	default: memcpy(dst, src, n); return;
+	}
+}
+
 static int guest_access(struct vcpu *v, uint32_t lin, uint8_t *buf,
                         unsigned len, bool write)
 {
@@ -165,12 +179,13 @@ static int guest_access(struct vcpu *v, uint32_t lin, uint8_t *buf,
 		if (translate(v, lin, write, &phys) < 0)
 			return -1;
 		if ((uint64_t)phys + n <= v->vm->ram.size) {
+			uint8_t *ram = v->vm->ram.host + phys;
 			if (write) {
-				memcpy(v->vm->ram.host + phys, buf, n);
+				copy_small(ram, buf, n);
 				if (shadow_is_traced(v->vm->shadow, phys))
 					shadow_wrote(v->vm->shadow, phys, n);
 			} else
-				memcpy(buf, v->vm->ram.host + phys, n);
+				copy_small(buf, ram, n);
 		} else {
 			mmio_access(v, phys, buf, n, write);
 		}
