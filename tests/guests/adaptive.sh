@@ -13,7 +13,7 @@ for mode in bt trap; do
 	expect_status 0
 	expect_no_fail
 	pf=$(stats_count 'page fault')
-	tw=$(stats_count 'shadow MMU: guest writes to write-traced pages emulated')
+	tw=$(stats_count 'shadow MMU: writes into write-traced pages (emulated, or the monitor'"'"'s own)')
 	ad=$(stats_count 'bt: stores retranslated as callouts (adaptive)')
 	un=$(stats_count 'bt: adaptive stores native again (no traced page met)')
 	expectations=$((expectations + 1))
