@@ -634,16 +634,19 @@ int shadow_reset(struct shadow *s, bool paging, char *err, size_t errlen)
 /* A CR3 load's non-global pages, one host call per span: runs that only
  * holes (unmapped pages) separate share one munmap, which spans them
  * and their holes; a global page ends a span.  A Linux guest's user half
- * is then one call, not one per run.  A run's edge is a host mapping's
- * edge, so the munmap splits nothing (and cannot fail at the limit). */
+ * is then one call, not one per run.  Where the host merged a global
+ * page's mapping with a non-global neighbour (same frames in a row, same
+ * rights), the munmap splits it, which the host may refuse at its
+ * mapping limit: then everything goes, as in unmap_run. */
 static void drop_span(struct shadow *s)
 {
-	if (s->span_to > s->span_from &&
-	    window_unmap((uint64_t)s->span_from * PAGE,
-	                 (uint64_t)(s->span_to - s->span_from) * PAGE) < 0)
-		flush_all(s);
-	else if (s->span_to > s->span_from)
-		s->cfg.counters[CTR_shadow_unmaps]++;
+	if (s->span_to > s->span_from) {
+		if (window_unmap((uint64_t)s->span_from * PAGE,
+		                 (uint64_t)(s->span_to - s->span_from) * PAGE) < 0)
+			flush_all(s);
+		else
+			s->cfg.counters[CTR_shadow_unmaps]++;
+	}
 	s->span_from = s->span_to = 0;
 }
 

@@ -89,8 +89,9 @@ int window_reserve(uint64_t *low, char *err, size_t errlen)
  * (libraries, threads); once the shadow MMU owns a range, its unmapped
  * pages are holes, not PROT_NONE placeholders.  A host mapping made in
  * the middle of a placeholder splits it in three and its unmap merges a
- * new one back: about 1.5 us more per guest page mapped on the
- * development host, a fifth of a guest anonymous fault.  Nothing else of
+ * new one back: 8.3 against 6.5 us a page in a host loop on the
+ * development host, and a guest's anonymous faults ran a fifth faster
+ * without (docs/shadow-paging.md).  Nothing else of
  * popek's maps below 4 GiB (the kernel places mmap top-down, far above),
  * and the shadow MMU maps into a hole with MAP_FIXED_NOREPLACE, so a
  * foreign mapping there is an error, never overwritten. */
