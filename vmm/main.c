@@ -160,12 +160,21 @@ static const struct option run_opts[] = {
 	{ 0, 0, 0, 0 },
 };
 
+/* The index of `arg` in the NULL-terminated `names`, or -1. */
+static int keyword(const char *arg, const char *const names[])
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(arg, names[i]))
+			return i;
+	return -1;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg = { .ram_mib = RAM_MIB_DEFAULT, .mode = MODE_BT,
 	                         .sep = cpuid_sysenter_default() };
 	char err[256];
-	int c;
+	int c, k;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:", run_opts, NULL)) != -1) {
@@ -178,12 +187,10 @@ static int cmd_run(int argc, char **argv)
 		case OPT_APPEND: cfg.append = optarg; break;
 		case OPT_INITRD: cfg.initrd = optarg; break;
 		case OPT_MODE:
-			if (!strcmp(optarg, "trap"))
-				cfg.mode = MODE_TRAP;
-			else if (!strcmp(optarg, "bt"))
-				cfg.mode = MODE_BT;
-			else
+			if ((k = keyword(optarg, (const char *const[]){ "trap", "bt",
+			                                                NULL })) < 0)
 				return bad("--mode=%s: unknown mode (trap or bt)", optarg);
+			cfg.mode = k == 0 ? MODE_TRAP : MODE_BT;
 			break;
 		case OPT_STATS: cfg.stats = true; break;
 		case OPT_TRACE: cfg.trace_exits = true; break;
@@ -192,26 +199,20 @@ static int cmd_run(int argc, char **argv)
 		case OPT_NO_PKU: cfg.no_pku = true; break;
 		case OPT_NO_USER_ISOLATION: cfg.no_user_isolation = true; break;
 		case OPT_USER_ISOLATION:
-			cfg.no_pku = cfg.no_user_isolation = false;
-			cfg.seg_user_isolation = false;
-			if (!strcmp(optarg, "unmap"))
-				cfg.no_pku = true;
-			else if (!strcmp(optarg, "segments"))
-				cfg.no_pku = cfg.seg_user_isolation = true;
-			else if (!strcmp(optarg, "none"))
-				cfg.no_user_isolation = true;
-			else if (strcmp(optarg, "pku"))
+			if ((k = keyword(optarg, (const char *const[]){ "pku", "unmap",
+			                 "segments", "none", NULL })) < 0)
 				return bad("--user-isolation=%s: unknown mode (pku, unmap, "
 				           "segments or none)", optarg);
+			cfg.no_pku = k == 1 || k == 2;
+			cfg.seg_user_isolation = k == 2;
+			cfg.no_user_isolation = k == 3;
 			break;
 		case OPT_SHADOW:
-			if (!strcmp(optarg, "tlb"))
-				cfg.shadow_traced = false;
-			else if (!strcmp(optarg, "traced"))
-				cfg.shadow_traced = true;
-			else
+			if ((k = keyword(optarg, (const char *const[]){ "tlb", "traced",
+			                                                NULL })) < 0)
 				return bad("--shadow=%s: unknown shadow mode (tlb or "
 				           "traced)", optarg);
+			cfg.shadow_traced = k == 1;
 			break;
 		case OPT_SERIAL:
 			if (serial_spec_check(optarg, err, sizeof(err)) < 0)
@@ -235,22 +236,17 @@ static int cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_VDSO:
-			if (!strcmp(optarg, "fast"))
-				cfg.vdso = VDSO_FAST;
-			else if (!strcmp(optarg, "translated"))
-				cfg.vdso = VDSO_TRANSLATED;
-			else if (!strcmp(optarg, "gate"))
-				cfg.vdso = VDSO_GATE;
-			else
+			if ((k = keyword(optarg, (const char *const[]){ "fast",
+			                 "translated", "gate", NULL })) < 0)
 				return bad("--vdso=%s: give fast, translated or gate", optarg);
+			cfg.vdso = k == 0 ? VDSO_FAST : k == 1 ? VDSO_TRANSLATED :
+			           VDSO_GATE;
 			break;
 		case OPT_PIN:
-			if (!strcmp(optarg, "on"))
-				cfg.no_pin_threads = false;
-			else if (!strcmp(optarg, "off"))
-				cfg.no_pin_threads = true;
-			else
+			if ((k = keyword(optarg, (const char *const[]){ "on", "off",
+			                                                NULL })) < 0)
 				return bad("--pin-threads=%s: give on or off", optarg);
+			cfg.no_pin_threads = k == 1;
 			break;
 		case OPT_HELP: usage(stdout); return 0;
 		case ':': return bad("option %s needs a value", argv[optind - 1]);
