@@ -10,6 +10,25 @@
 
 	.text
 
+/* popek_enter: load segment register \sreg from SA_SEL+\off(%rdi), a null
+ * one over the flat selector in EAX, or (FSGSBASE) keep a null one the
+ * register holds already and zero its base with \wrbase (see there). */
+.macro seg_enter sreg, off, wrbase
+	testw	$0xFFFC, SA_SEL+\off(%rdi)
+	jnz	1f
+	cmpl	$0, SA_WRFSBASE(%rdi)
+	je	0f
+	mov	%\sreg, %ecx
+	cmpw	SA_SEL+\off(%rdi), %cx
+	jne	0f
+	xor	%ecx, %ecx
+	\wrbase	%rcx
+	jmp	2f
+0:	mov	%eax, %\sreg
+1:	mov	SA_SEL+\off(%rdi), %\sreg
+2:
+.endm
+
 /* void popek_enter(struct switch_area *area)  — returns after a guest exit,
  * via popek_resume. */
 	.globl popek_enter
@@ -83,31 +102,8 @@ popek_enter_begin:
 	 * and the null one cost ~140 on AMD.  Linux's user FS is null: every
 	 * entry into guest user code. */
 	mov	$HOST_DS64, %eax
-	testw	$0xFFFC, SA_SEL+8(%rdi)
-	jnz	1f
-	cmpl	$0, SA_WRFSBASE(%rdi)
-	je	0f
-	mov	%fs, %ecx
-	cmpw	SA_SEL+8(%rdi), %cx
-	jne	0f
-	xor	%ecx, %ecx
-	wrfsbase %rcx
-	jmp	6f
-0:	mov	%eax, %fs
-1:	mov	SA_SEL+8(%rdi), %fs
-6:	testw	$0xFFFC, SA_SEL+10(%rdi)
-	jnz	2f
-	cmpl	$0, SA_WRFSBASE(%rdi)
-	je	0f
-	mov	%gs, %ecx
-	cmpw	SA_SEL+10(%rdi), %cx
-	jne	0f
-	xor	%ecx, %ecx
-	wrgsbase %rcx
-	jmp	7f
-0:	mov	%eax, %gs
-2:	mov	SA_SEL+10(%rdi), %gs
-7:
+	seg_enter fs, 8, wrfsbase
+	seg_enter gs, 10, wrgsbase
 	mov	SA_GSBASE(%rdi), %rax
 	test	%rax, %rax
 	jz	3f
