@@ -5,6 +5,11 @@
 noinst_PROGRAMS = bench/exits/floor
 bench_exits_floor_SOURCES = bench/exits/floor.c bench/tsc_hz.h
 bench_exits_floor_LDADD =
+# bench/exits/switch-insns: the world switch's instructions, each alone
+# (a plain host program; docs/world-switch.md).
+noinst_PROGRAMS += bench/exits/switch-insns
+bench_exits_switch_insns_SOURCES = bench/exits/switch-insns.c
+bench_exits_switch_insns_LDADD =
 noinst_DATA += bench/exits/exits.elf bench/nano/nano.elf
 EXTRA_DIST += bench/exits/exits.c bench/exits/run
 CLEANFILES += bench/exits/exits.elf bench/exits/exits.o32
