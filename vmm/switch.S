@@ -133,6 +133,10 @@ popek_enter_begin:
 	iretq
 5:	movq	$0, SA_IN_GUEST(%rdi)
 	add	$40, %rsp		/* drop the iretq frame */
+	fninit				/* the guest's x87/SSE image is loaded: */
+	push	$0x1F80			/* the monitor's defaults back (its */
+	ldmxcsr	(%rsp)			/* copy in the area stays the guest's) */
+	add	$8, %rsp
 	jmp	popek_resume
 popek_enter_end:
 	.size popek_enter, .-popek_enter

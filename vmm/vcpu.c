@@ -309,6 +309,23 @@ static void rseq_off(void)
 #endif
 }
 
+/* After every exit the monitor's C must have the default x87 control
+ * word and MXCSR: the kernel gives a signal handler those, and a callout
+ * (switch.S) keeps the guest's where they are the defaults and resets
+ * them otherwise.  Checked at each exit (~5 cycles): a guest that leaves
+ * other modes (tests/guests/state.c) would otherwise compute the
+ * monitor's arithmetic in its rounding and exception modes. */
+static void check_monitor_fpu(void)
+{
+	uint16_t fcw;
+	uint32_t mxcsr;
+
+	__asm__ volatile("fnstcw %0\n\tstmxcsr %1" : "=m"(fcw), "=m"(mxcsr));
+	if (fcw != 0x037F || (mxcsr & ~0x3Fu) != 0x1F80)
+		fatal_bug("the monitor runs with FCW 0x%04x and MXCSR 0x%08x after "
+		          "an exit, not the defaults 0x037f and 0x1f80", fcw, mxcsr);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -355,6 +372,7 @@ static void *vcpu_thread(void *arg)
 		uint64_t entered = timed ? __rdtsc() : 0;
 		enum vcpu_ticks where = v->bt.entry ? TICKS_TRANSLATED : TICKS_DIRECT;
 		popek_enter(v->area);
+		check_monitor_fpu();
 		if (timed) {
 			v->ticks[TICKS_MONITOR] += entered - mark;
 			mark = __rdtsc();
