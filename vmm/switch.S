@@ -13,6 +13,15 @@
 /* popek_enter: load segment register \sreg from SA_SEL+\off(%rdi), a null
  * one over the flat selector in EAX, or (FSGSBASE) keep a null one the
  * register holds already and zero its base with \wrbase (see there). */
+/* The monitor's x87 and SSE modes (FCW 0x37F, empty tags; MXCSR 0x1F80)
+ * over whatever the guest left in the registers; needs a stack. */
+.macro monitor_fpu
+	fninit
+	push	$0x1F80
+	ldmxcsr	(%rsp)
+	add	$8, %rsp
+.endm
+
 .macro seg_enter sreg, off, wrbase
 	testw	$0xFFFC, SA_SEL+\off(%rdi)
 	jnz	1f
@@ -133,10 +142,8 @@ popek_enter_begin:
 	iretq
 5:	movq	$0, SA_IN_GUEST(%rdi)
 	add	$40, %rsp		/* drop the iretq frame */
-	fninit				/* the guest's x87/SSE image is loaded: */
-	push	$0x1F80			/* the monitor's defaults back (its */
-	ldmxcsr	(%rsp)			/* copy in the area stays the guest's) */
-	add	$8, %rsp
+	monitor_fpu			/* FXRSTOR loaded the guest's image (its
+					 * copy in the area stays the guest's) */
 	jmp	popek_resume
 popek_enter_end:
 	.size popek_enter, .-popek_enter
@@ -270,10 +277,7 @@ popek_callout:
 	jne	3f
 	cmpl	$0x1F80, SA_FPU+24(%rdx)	/* MXCSR */
 	je	4f
-3:	fninit
-	push	$0x1F80				/* the monitor's MXCSR */
-	ldmxcsr	(%rsp)
-	add	$8, %rsp
+3:	monitor_fpu
 4:
 	cmpl	$0, SA_WRFSBASE(%rdx)
 	je	1f

@@ -312,7 +312,7 @@ static void rseq_off(void)
 /* After every exit the monitor's C must have the default x87 control
  * word and MXCSR: the kernel gives a signal handler those, and a callout
  * (switch.S) keeps the guest's where they are the defaults and resets
- * them otherwise.  Checked at each exit (~5 cycles): a guest that leaves
+ * them otherwise.  Checked at each exit (two stores): a guest that leaves
  * other modes (tests/guests/state.c) would otherwise compute the
  * monitor's arithmetic in its rounding and exception modes. */
 static void check_monitor_fpu(void)
