@@ -158,18 +158,27 @@ static void for_runs(struct shadow *s, enum map m, enum map unless,
 
 static void flush_all(struct shadow *s);
 
-static void unmap_run(struct shadow *s, uint32_t pg, uint32_t n)
+/* The host unmap of pages [pg, pg+n); false when the host refused it and
+ * everything went instead.  Part of one host mapping (a page of a
+ * prefaulted run, or a span that cuts a merged global mapping) splits
+ * it, which the host refuses at its mapping limit: then drop them all
+ * (the whole window splits nothing). */
+static bool host_unmap(struct shadow *s, uint32_t pg, uint32_t n)
 {
-	/* Part of one host mapping (a page of a prefaulted run) splits it,
-	 * which the host refuses at its mapping limit: then drop them all
-	 * (the whole window splits nothing). */
 	if (window_unmap((uint64_t)pg * PAGE, (uint64_t)n * PAGE) < 0) {
 		flush_all(s);
-		return;
+		return false;
 	}
+	s->cfg.counters[CTR_shadow_unmaps]++;
+	return true;
+}
+
+static void unmap_run(struct shadow *s, uint32_t pg, uint32_t n)
+{
+	if (!host_unmap(s, pg, n))
+		return;
 	for (uint32_t i = 0; i < n; i++)
 		clear_all(s, pg + i);
-	s->cfg.counters[CTR_shadow_unmaps]++;
 }
 
 static void forget_run(struct shadow *s, uint32_t pg, uint32_t n)
@@ -636,17 +645,11 @@ int shadow_reset(struct shadow *s, bool paging, char *err, size_t errlen)
  * and their holes; a global page ends a span.  A Linux guest's user half
  * is then one call, not one per run.  Where the host merged a global
  * page's mapping with a non-global neighbour (same frames in a row, same
- * rights), the munmap splits it, which the host may refuse at its
- * mapping limit: then everything goes, as in unmap_run. */
+ * rights), the munmap splits it (host_unmap). */
 static void drop_span(struct shadow *s)
 {
-	if (s->span_to > s->span_from) {
-		if (window_unmap((uint64_t)s->span_from * PAGE,
-		                 (uint64_t)(s->span_to - s->span_from) * PAGE) < 0)
-			flush_all(s);
-		else
-			s->cfg.counters[CTR_shadow_unmaps]++;
-	}
+	if (s->span_to > s->span_from)
+		host_unmap(s, s->span_from, s->span_to - s->span_from);
 	s->span_from = s->span_to = 0;
 }
 
